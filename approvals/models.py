@@ -1,0 +1,628 @@
+"""The Checkpoint domain (DESIGN.md "Domain").
+
+Models hold data and values of their own row only. Every change of status, assignment or audit
+goes through `approvals.services` (STYLE.md 1-7): nothing here has business rules in `save()`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from approvals.ids import uuid7
+
+
+def new_signing_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+# --- Reviewer groups ------------------------------------------------------------------------
+
+
+class ReviewerGroup(models.Model):
+    class Strategy(models.TextChoices):
+        PULL = "pull", "Pull (anyone in the group claims)"
+        ROUND_ROBIN = "round_robin", "Round robin"
+        LEAST_LOADED = "least_loaded", "Least loaded"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.PULL)
+    default_wip_cap = models.PositiveIntegerField(
+        default=0, help_text="Open requests a member may hold at once; 0 means no cap."
+    )
+    overflow_group = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Takes new work when every member is away or at the cap.",
+    )
+    escalation_group = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Receives requests that pass their due time.",
+    )
+    # Business hours: when both are set, SLAs count only working time.
+    work_start = models.TimeField(null=True, blank=True)
+    work_end = models.TimeField(null=True, blank=True)
+    work_days = models.JSONField(
+        default=list, blank=True, help_text="ISO weekdays (1 = Monday … 7 = Sunday); empty = every day."
+    )
+    time_zone = models.CharField(max_length=64, default="UTC")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="reviewer_groups"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_business_hours(self) -> bool:
+        return self.work_start is not None and self.work_end is not None
+
+
+class Membership(models.Model):
+    group = models.ForeignKey(ReviewerGroup, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    away = models.BooleanField(default=False, help_text="Away members get no new work.")
+    wip_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the group's cap; 0 means no cap."
+    )
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="membership_unique_user")
+        ]
+        ordering = ["group", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group}"
+
+    @property
+    def effective_wip_cap(self) -> int:
+        return self.wip_cap if self.wip_cap is not None else self.group.default_wip_cap
+
+
+class ReviewerProfile(models.Model):
+    """What a reviewer sets for themselves (out of office, digest) and what managers see (fatigue)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer_profile"
+    )
+    away_from = models.DateTimeField(null=True, blank=True)
+    away_until = models.DateTimeField(null=True, blank=True)
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    daily_digest = models.BooleanField(default=False)
+    fatigue_flagged_at = models.DateTimeField(null=True, blank=True)
+    fatigue_reason = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    def is_out_of_office(self, at: Any = None) -> bool:
+        at = at or timezone.now()
+        if self.away_from is None:
+            return False
+        return self.away_from <= at and (self.away_until is None or at < self.away_until)
+
+
+# --- Policies -----------------------------------------------------------------------------------
+
+
+class Policy(models.Model):
+    class ExpiryAction(models.TextChoices):
+        EXPIRE = "expire", "Expire"
+        REJECT = "reject", "Reject"
+        APPROVE = "approve", "Approve"
+        ESCALATE = "escalate", "Escalate once more"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    summary = models.TextField(blank=True, help_text="Shown beside every decision.")
+    version = models.PositiveIntegerField(default=1, editable=False)
+    is_active = models.BooleanField(default=True)
+    payload_schema = models.JSONField(
+        null=True, blank=True, help_text="JSON Schema the payload must satisfy at intake."
+    )
+    visible_fields = models.JSONField(
+        default=list, blank=True, help_text="Payload paths reviewers see; empty shows every field."
+    )
+    editable_fields = models.JSONField(
+        default=list, blank=True, help_text="Payload paths a reviewer may edit when approving."
+    )
+    sla_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Time to decide; empty means no SLA."
+    )
+    reminder_points = models.JSONField(
+        default=list, blank=True, help_text="Fractions of the SLA at which to remind, e.g. [0.5, 0.9]."
+    )
+    expire_after_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Minutes after the due time at which the expiry action runs."
+    )
+    expiry_action = models.CharField(
+        max_length=20, choices=ExpiryAction.choices, default=ExpiryAction.EXPIRE
+    )
+    callback_url = models.URLField(max_length=2000, blank=True)
+    signing_secret = models.CharField(max_length=100, default=new_signing_secret, editable=False)
+    previous_signing_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def signing_secrets(self, at: Any = None) -> list[str]:
+        """The current secret, plus the previous one while a rotation's grace period lasts."""
+        at = at or timezone.now()
+        found = [self.signing_secret]
+        if (
+            self.previous_signing_secret
+            and self.previous_secret_expires_at
+            and at < self.previous_secret_expires_at
+        ):
+            found.append(self.previous_signing_secret)
+        return found
+
+
+class Route(models.TextChoices):
+    AUTO = "auto", "Auto"
+    HUMAN = "human", "Human"
+
+
+class Outcome(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+
+
+class PolicyRule(models.Model):
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Auto-approve"
+        REJECT = "reject", "Auto-reject"
+        HUMAN = "human", "Send to a human"
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=120)
+    condition = models.JSONField(
+        help_text='e.g. {"field": "amount", "op": "lt", "value": 50} or {"all": [...]} / {"any": [...]}'
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["policy", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyStage(models.Model):
+    class Quorum(models.TextChoices):
+        ONE = "one", "One approval"
+        ALL = "all", "Every member"
+        COUNT = "count", "N approvals"
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=120, blank=True)
+    group = models.ForeignKey(ReviewerGroup, on_delete=models.PROTECT, related_name="stages")
+    quorum = models.CharField(max_length=10, choices=Quorum.choices, default=Quorum.ONE)
+    quorum_count = models.PositiveIntegerField(default=1)
+    condition = models.JSONField(
+        null=True, blank=True, help_text="Run this stage only when the payload matches (empty: always)."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["policy", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Stage {self.position}"
+
+
+class DecisionOption(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveIntegerField(default=0)
+    key = models.SlugField(max_length=64)
+    label = models.CharField(max_length=60)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    needs_comment = models.BooleanField(default=False)
+    needs_value = models.BooleanField(default=False)
+    may_edit_payload = models.BooleanField(default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["policy", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "key"], name="option_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+# --- Requests -----------------------------------------------------------------------------------
+
+
+class ApprovalRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # Status moves the services may make (STYLE.md 5). Final statuses go nowhere.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset(
+            {
+                Status.APPROVED,
+                Status.REJECTED,
+                Status.CHANGES_REQUESTED,
+                Status.EXPIRED,
+                Status.CANCELLED,
+            }
+        ),
+        Status.APPROVED: frozenset(),
+        Status.REJECTED: frozenset(),
+        Status.CHANGES_REQUESTED: frozenset(),
+        Status.EXPIRED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="requests")
+    policy_version = models.PositiveIntegerField()
+    external_id = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    payload = models.JSONField(help_text="The payload as it stands, reviewers' edits applied.")
+    submitted_payload = models.JSONField(help_text="The payload exactly as the caller sent it.")
+    callback_url = models.URLField(max_length=2000, blank=True)
+    requested_by = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    route = models.CharField(max_length=10, choices=Route.choices)
+    route_reason = models.CharField(max_length=500, blank=True)
+    matched_rule = models.CharField(max_length=120, blank=True)
+    # The stages chosen at routing time, frozen so that later policy edits don't move the ground:
+    # [{"position": 1, "group_id": 3, "group": "finance", "quorum": "one", "quorum_count": 1}, …]
+    stage_plan = models.JSONField(default=list)
+    stage = models.PositiveIntegerField(default=0, help_text="1-based; 0 when decided by policy.")
+    assigned_group = models.ForeignKey(
+        ReviewerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    due_at_overridden = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    escalated = models.BooleanField(default=False)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_count = models.PositiveIntegerField(default=0)
+    # When the SLA sweep should next look at this row (reminder, escalation or expiry); null when
+    # nothing is scheduled. One indexed column keeps the sweep's cost proportional to work due.
+    next_sla_check_at = models.DateTimeField(null=True, blank=True)
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("export_audit", "Can export the audit CSV")]
+        constraints = [
+            # CONTRACT §2: one open request per policy + external_id.
+            models.UniqueConstraint(
+                fields=["policy", "external_id"],
+                condition=Q(status="pending") & ~Q(external_id=""),
+                name="request_one_open_per_external_id",
+            ),
+        ]
+        indexes = [
+            # Inbox "assigned to me", ordered by due time.
+            models.Index(fields=["assignee", "status", "due_at"], name="req_assignee_due"),
+            # Inbox group queue (unassigned work of my groups) and least-loaded counts.
+            models.Index(fields=["assigned_group", "status", "due_at"], name="req_group_due"),
+            # sweep_slas: pending rows whose next check is due.
+            models.Index(
+                fields=["next_sla_check_at"],
+                condition=Q(status="pending") & Q(next_sla_check_at__isnull=False),
+                name="req_sla_check_due",
+            ),
+            # API list (newest first, keyset) and the external_id filter.
+            models.Index(fields=["-created_at", "-id"], name="req_created"),
+            models.Index(fields=["policy", "external_id"], name="req_policy_external"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_final(self) -> bool:
+        return not self.TRANSITIONS[self.status]
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.status == self.Status.PENDING
+            and self.due_at is not None
+            and self.due_at <= timezone.now()
+        )
+
+    @property
+    def current_stage(self) -> dict[str, Any] | None:
+        if 1 <= self.stage <= len(self.stage_plan):
+            return self.stage_plan[self.stage - 1]
+        return None
+
+
+class Decision(models.Model):
+    """Append-only: one row per vote or outcome. Never updated, never deleted."""
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web"
+        EMAIL = "email", "Email"
+        SLACK = "slack", "Slack"
+        AUTO = "auto", "Policy"
+        TIMEOUT = "timeout", "Timeout"
+
+    approval = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="decisions")
+    stage = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    option = models.CharField(max_length=64, blank=True, help_text="The option's key.")
+    option_label = models.CharField(max_length=60, blank=True)
+    value = models.TextField(blank=True, help_text="The value an option asked for (e.g. Custom).")
+    comment = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    decided_by_name = models.CharField(max_length=255, help_text='Username, "policy" or "system".')
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    decided_at = models.DateTimeField(default=timezone.now)
+    payload_changes = models.JSONField(default=dict, blank=True)
+    policy_version = models.PositiveIntegerField()
+    rule = models.CharField(max_length=120, blank=True, help_text="The rule behind an auto decision.")
+    is_final = models.BooleanField(default=False, help_text="This decision ended the request.")
+    entry_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+        constraints = [
+            # A reviewer votes once per request (issue 4).
+            models.UniqueConstraint(
+                fields=["approval", "decided_by"],
+                condition=Q(decided_by__isnull=False),
+                name="decision_one_vote_per_reviewer",
+            ),
+        ]
+        indexes = [models.Index(fields=["decided_at", "id"], name="decision_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} by {self.decided_by_name}"
+
+
+# --- Audit trail ------------------------------------------------------------------------------
+
+
+class AuditChainHead(models.Model):
+    """A single row locked by every append, so the chain has one order and no forks."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class AuditEntry(models.Model):
+    """Append-only and hash-chained. On PostgreSQL a trigger refuses UPDATE and DELETE."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField(default=timezone.now)
+    approval = models.ForeignKey(
+        ApprovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    decision = models.OneToOneField(
+        Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entry"
+    )
+    action = models.CharField(max_length=40)
+    actor = models.CharField(max_length=255)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["approval", "seq"], name="audit_approval_seq")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"
+
+
+# --- Callbacks outbox ----------------------------------------------------------------------------
+
+
+class OutboxEvent(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        DEAD = "dead", "Dead"
+        NO_TARGET = "no_target", "No callback URL"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=40)
+    body = models.JSONField(help_text="The JSON posted, exactly.")
+    target_url = models.URLField(max_length=2000, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim on the row; an expired lease means the worker died mid-delivery.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            # deliver_webhooks: pending events whose attempt is due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="outbox_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} for {self.approval_id}"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.id.hex}"
+
+
+class DeliveryAttempt(models.Model):
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="delivery_attempts")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["event", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.event_id}"
+
+
+# --- Notifications (email, reminders) ----------------------------------------------------------
+
+
+class Notification(models.Model):
+    """One row per message that must go out at most once (unique `key`)."""
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        REMINDER = "reminder", "Reminder"
+        ESCALATED = "escalated", "Escalated"
+        DIGEST = "digest", "Daily digest"
+        FATIGUE = "fatigue", "Fatigue flag"
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    approval = models.ForeignKey(
+        ApprovalRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    stage = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["sent_at"], condition=Q(sent_at__isnull=True), name="notif_unsent")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+
+class ApiToken(models.Model):
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "key"], name="idempotency_unique_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return self.key
