@@ -1,0 +1,41 @@
+# Checkpoint: `make demo` and `make test` are the two commands of the README.
+# Only Python 3.11 and make are needed: uv is bootstrapped into .tools/, the project's
+# dependencies come from uv.lock into .venv/.
+
+PORT ?= 8000
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV_BIN := .venv/bin
+
+# uv must never try to download a Python build; it uses the interpreter above.
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: demo test lint bench install
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Cheap when nothing changed, so every target runs it rather than trusting a stale venv.
+install: $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+
+demo: export DEBUG := 1
+demo: export CALLBACK_ALLOW_PRIVATE_NETWORKS := 1
+demo: install
+	$(VENV_BIN)/python manage.py migrate --noinput
+	$(VENV_BIN)/python manage.py install_playbook --all
+	$(VENV_BIN)/python manage.py seed_demo
+	PORT=$(PORT) $(VENV_BIN)/python scripts/demo.py
+
+test: install
+	$(VENV_BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/ruff format --check .
+	$(VENV_BIN)/mypy .
+
+bench: install
+	$(VENV_BIN)/python bench/run.py

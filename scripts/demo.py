@@ -1,0 +1,138 @@
+"""Run the demo's processes together and stop all of them on Ctrl-C (used by `make demo`).
+
+Steps: start the web server, a Celery worker and Celery beat, each in its own process group;
+wait for the web port to answer and print the URL and the demo logins; then wait. On SIGINT or
+SIGTERM, or when any process exits on its own, stop them all: SIGTERM to each leader, a grace
+period (Celery's warm shutdown takes several seconds), then SIGKILL to whatever is left in each
+group, so nothing outlives the demo.
+
+Standard library only: it runs before anything is known about the project's own code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+GRACE_SECONDS = 20.0
+
+
+def commands(port: str) -> dict[str, list[str]]:
+    python = str(VENV_BIN / "python")
+    celery = str(VENV_BIN / "celery")
+    return {
+        # --noreload: one process per service, so stopping the leader stops the service.
+        "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        "worker": [celery, "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+        "beat": [celery, "-A", "config", "beat", "-l", "info"],
+    }
+
+
+def wait_for_port(port: int, processes: dict[str, subprocess.Popen[bytes]], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in processes.values()):
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every leader, wait up to GRACE_SECONDS, then SIGKILL every group."""
+    for proc in processes.values():
+        if proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + GRACE_SECONDS
+    for proc in processes.values():
+        remaining = max(0.0, deadline - time.monotonic())
+        try:
+            proc.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            pass
+    for proc in processes.values():
+        # Children (prefork pool workers) may outlive a leader that was killed hard.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def print_banner(port: str) -> None:
+    logins = subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "seed_demo", "--logins-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    print(
+        "\n"
+        "==================================================================\n"
+        f" Checkpoint demo: http://127.0.0.1:{port}/\n"
+        f"   inbox  http://127.0.0.1:{port}/inbox/\n"
+        f"   admin  http://127.0.0.1:{port}/admin/\n"
+        f"{logins}"
+        " Ctrl-C stops the web server, the worker and beat.\n"
+        "==================================================================\n",
+        flush=True,
+    )
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    if not port.isdigit():
+        print(f"PORT={port!r} is not a port number.", file=sys.stderr)
+        return 2
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name, argv in commands(port).items():
+            # A new session per service: the terminal's Ctrl-C reaches only this supervisor,
+            # which then stops the services in order instead of all of them dying at once.
+            processes[name] = subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
+        if wait_for_port(int(port), processes, timeout=60):
+            print_banner(port)
+        elif not stopping:
+            print(f"The web server did not start on port {port}.", file=sys.stderr)
+            return 1
+        while not stopping:
+            exited = [name for name, proc in processes.items() if proc.poll() is not None]
+            if exited:
+                print(f"{', '.join(exited)} exited; stopping the demo.", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("Stopping the web server, the worker and beat…", file=sys.stderr, flush=True)
+        stop_all(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
