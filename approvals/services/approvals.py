@@ -1,0 +1,637 @@
+"""Every change of an ApprovalRequest (STYLE.md 1-6).
+
+Each function owns one transaction and writes, together: the new state, the Decision row (if
+any), the audit entry and the outbox event. Views, the API, email links, tasks and the admin
+call these; none of them changes a request by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from approvals import routing
+from approvals.assignment import choose_assignment
+from approvals.exceptions import (
+    AlreadyDecided,
+    AlreadyVoted,
+    IllegalTransition,
+    InvalidDecision,
+    NotAllowed,
+)
+from approvals.models import (
+    ApprovalRequest,
+    Decision,
+    DecisionOption,
+    Membership,
+    Outcome,
+    Policy,
+    ReviewerGroup,
+    Route,
+)
+from approvals.services.audit import audit_append
+from approvals.services.outbox import outbox_enqueue
+from approvals.services.policies import policy_route_specs
+from approvals.sla import add_working_minutes, reminder_times
+
+Status = ApprovalRequest.Status
+
+FINAL_EVENT = {
+    Status.APPROVED: "request.decided",
+    Status.REJECTED: "request.decided",
+    Status.CHANGES_REQUESTED: "request.changes_requested",
+    Status.EXPIRED: "request.expired",
+    Status.CANCELLED: "request.cancelled",
+}
+OUTCOME_STATUS = {
+    Outcome.APPROVE: Status.APPROVED,
+    Outcome.REJECT: Status.REJECTED,
+    Outcome.REQUEST_CHANGES: Status.CHANGES_REQUESTED,
+}
+
+
+# --- helpers (private: called only inside a service's transaction) ---------------------------
+
+
+def _lock(approval: ApprovalRequest) -> ApprovalRequest:
+    """Re-read the row under a lock, so two deciders serialise on it (STYLE.md 6)."""
+    return (
+        ApprovalRequest.objects.select_for_update(of=("self",))
+        .select_related("policy", "assigned_group", "assignee")
+        .get(pk=approval.pk)
+    )
+
+
+def _move(approval: ApprovalRequest, status: str) -> None:
+    if not approval.can_move_to(status):
+        raise IllegalTransition(
+            f"A request that is {approval.get_status_display().lower()} cannot become {status}."
+        )
+    approval.status = status
+
+
+def _already_decided(approval: ApprovalRequest) -> AlreadyDecided:
+    last = approval.decisions.filter(is_final=True).order_by("-decided_at", "-id").first()
+    if last is None:
+        return AlreadyDecided(f"This request is already {approval.get_status_display().lower()}.")
+    stamp = timezone.localtime(last.decided_at).strftime("%Y-%m-%d %H:%M")
+    return AlreadyDecided(
+        f"Already decided by {last.decided_by_name} at {stamp} "
+        f"({approval.get_status_display().lower()}).",
+        decided_by=last.decided_by_name,
+        decided_at=last.decided_at,
+    )
+
+
+def _schedule_sla(approval: ApprovalRequest, *, start: datetime) -> None:
+    """Set due_at (unless the caller fixed it), expiry and the sweep's next check point."""
+    policy = approval.policy
+    if not approval.due_at_overridden:
+        approval.due_at = (
+            add_working_minutes(approval.assigned_group, start, policy.sla_minutes)
+            if policy.sla_minutes
+            else None
+        )
+    approval.expires_at = (
+        add_working_minutes(approval.assigned_group, approval.due_at, policy.expire_after_minutes)
+        if approval.due_at and policy.expire_after_minutes
+        else None
+    )
+    approval.next_sla_check_at = next_sla_check(approval, after=start)
+
+
+def next_sla_check(approval: ApprovalRequest, *, after: datetime) -> datetime | None:
+    """The earliest reminder, escalation or expiry still ahead of `after`; None if none is."""
+    if approval.due_at is None:
+        return None
+    candidates = [
+        t
+        for t in reminder_times(approval.created_at, approval.due_at, approval.policy.reminder_points)
+        if t > after
+    ]
+    if not approval.escalated:
+        candidates.append(approval.due_at)
+    if approval.expires_at:
+        candidates.append(approval.expires_at)
+    upcoming = [t for t in candidates if t >= after] or ([approval.expires_at] if approval.expires_at else [])
+    return min(upcoming) if upcoming else None
+
+
+def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> None:
+    stage = approval.current_stage
+    group = ReviewerGroup.objects.filter(pk=stage["group_id"]).first() if stage else None
+    if group is None:
+        approval.assigned_group = None
+        approval.assignee = None
+        return
+    voted = set(approval.decisions.filter(decided_by__isnull=False).values_list("decided_by_id", flat=True))
+    choice = choose_assignment(group, exclude_user_ids=voted)
+    _set_assignee(approval, group=choice.group, assignee=choice.assignee, at=start)
+    _schedule_sla(approval, start=start)
+    audit_append(
+        action="assigned",
+        actor=actor,
+        approval=approval,
+        data={
+            "stage": approval.stage,
+            "group": choice.group.slug,
+            "assignee": choice.assignee.get_username() if choice.assignee else None,
+            "strategy": choice.group.strategy,
+        },
+    )
+    _notify_after_commit(approval, kind="assigned")
+
+
+def _set_assignee(
+    approval: ApprovalRequest, *, group: ReviewerGroup, assignee: Any, at: datetime
+) -> None:
+    approval.assigned_group = group
+    approval.assignee = assignee
+    approval.assigned_at = at
+    if assignee is not None:
+        Membership.objects.filter(group=group, user=assignee).update(last_assigned_at=at)
+
+
+def _notify_after_commit(approval: ApprovalRequest, *, kind: str) -> None:
+    approval_id, stage = str(approval.pk), approval.stage
+
+    def send() -> None:
+        from approvals.tasks import notify_approval
+
+        try:
+            notify_approval.delay(approval_id, kind, stage)
+        except Exception:  # noqa: BLE001 - a broker outage must not break the committed change
+            import logging
+
+            logging.getLogger(__name__).warning("could not enqueue %s notice", kind, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def _finish(
+    approval: ApprovalRequest, *, status: str, decision: Decision | None, actor: str
+) -> None:
+    """Move to a final status and write the event that tells the caller."""
+    _move(approval, status)
+    now = timezone.now()
+    approval.decided_at = now
+    approval.next_sla_check_at = None
+    approval.save()
+    audit_append(
+        action=status,
+        actor=actor,
+        approval=approval,
+        data={"status": status, "stage": approval.stage},
+    )
+    outbox_enqueue(approval=approval, event_type=FINAL_EVENT[status], decision=decision)
+
+
+def _record_decision(
+    approval: ApprovalRequest,
+    *,
+    outcome: str,
+    channel: str,
+    decided_by: Any = None,
+    decided_by_name: str,
+    option: DecisionOption | None = None,
+    value: str = "",
+    comment: str = "",
+    payload_changes: dict[str, Any] | None = None,
+    rule: str = "",
+    is_final: bool,
+) -> Decision:
+    decision = Decision.objects.create(
+        approval=approval,
+        stage=approval.stage,
+        outcome=outcome,
+        option=option.key if option else "",
+        option_label=option.label if option else "",
+        value=value,
+        comment=comment,
+        decided_by=decided_by,
+        decided_by_name=decided_by_name,
+        channel=channel,
+        decided_at=timezone.now(),
+        payload_changes=payload_changes or {},
+        policy_version=approval.policy_version,
+        rule=rule,
+        is_final=is_final,
+    )
+    audit_append(
+        action="decided",
+        actor=decided_by_name,
+        approval=approval,
+        decision=decision,
+    )
+    return decision
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def approval_submit(
+    *,
+    policy: Policy,
+    title: str,
+    payload: dict[str, Any],
+    summary: str = "",
+    external_id: str = "",
+    callback_url: str = "",
+    requested_by: str = "",
+    due_at: datetime | None = None,
+    previous: ApprovalRequest | None = None,
+    actor: str = "api",
+) -> ApprovalRequest:
+    """Create a request, route it by the policy's rules, and decide or assign it.
+
+    Steps: refuse a second open request for the same external id; route (pure); create the
+    row; an auto route writes the policy's decision and its callback event at once; a human
+    route starts stage 1, picks the group and assignee and sets the SLA.
+    Raises DuplicateOpenRequest (409) or IllegalTransition for a bad resubmission.
+    """
+    from approvals.exceptions import DuplicateOpenRequest
+
+    if previous is not None and previous.status != Status.CHANGES_REQUESTED:
+        raise IllegalTransition(
+            "Only a request whose changes were requested can be resubmitted.", field="previous_id"
+        )
+    if external_id:
+        existing = (
+            ApprovalRequest.objects.filter(policy=policy, external_id=external_id, status=Status.PENDING)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if existing:
+            raise DuplicateOpenRequest(
+                f"Request {existing} for external_id {external_id!r} is still open.",
+                existing_id=str(existing),
+            )
+
+    rules, stages = policy_route_specs(policy)
+    result = routing.route(rules, stages, payload)
+    now = timezone.now()
+    approval = ApprovalRequest(
+        policy=policy,
+        policy_version=policy.version,
+        external_id=external_id,
+        title=title,
+        summary=summary,
+        payload=payload,
+        submitted_payload=payload,
+        callback_url=callback_url,
+        requested_by=requested_by,
+        route=Route.AUTO if result.is_auto else Route.HUMAN,
+        route_reason=result.reason,
+        matched_rule=result.rule,
+        stage_plan=[
+            {
+                "position": index,
+                "group_id": stage.group_id,
+                "group": stage.group,
+                "quorum": stage.quorum,
+                "quorum_count": stage.quorum_count,
+            }
+            for index, stage in enumerate(result.stages, start=1)
+        ],
+        stage=0 if result.is_auto else 1,
+        due_at=due_at,
+        due_at_overridden=due_at is not None,
+        previous=previous,
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            approval.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent submit with the same external id won the unique constraint.
+        existing = (
+            ApprovalRequest.objects.filter(policy=policy, external_id=external_id, status=Status.PENDING)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        raise DuplicateOpenRequest(
+            f"Request {existing} for external_id {external_id!r} is still open.",
+            existing_id=str(existing),
+        ) from None
+
+    audit_append(
+        action="created",
+        actor=actor,
+        approval=approval,
+        data={
+            "policy": policy.slug,
+            "policy_version": policy.version,
+            "external_id": external_id,
+            "previous": str(previous.pk) if previous else None,
+        },
+    )
+    audit_append(
+        action="routed",
+        actor="policy",
+        approval=approval,
+        data={"route": approval.route, "rule": result.rule, "reason": result.reason},
+    )
+    if result.is_auto:
+        outcome = Outcome.APPROVE if result.action == "approve" else Outcome.REJECT
+        decision = _record_decision(
+            approval,
+            outcome=outcome,
+            channel=Decision.Channel.AUTO,
+            decided_by_name="policy",
+            comment=result.reason,
+            rule=result.rule,
+            is_final=True,
+        )
+        _finish(approval, status=OUTCOME_STATUS[outcome], decision=decision, actor="policy")
+        return approval
+
+    _assign_stage(approval, actor="policy", start=now)
+    approval.save()
+    return approval
+
+
+# --- deciding -------------------------------------------------------------------------------------
+
+
+def _may_decide(approval: ApprovalRequest, reviewer: Any) -> bool:
+    if not reviewer.is_active or approval.assigned_group_id is None:
+        return False
+    return Membership.objects.filter(group_id=approval.assigned_group_id, user=reviewer).exists()
+
+
+def _is_requester(approval: ApprovalRequest, reviewer: Any) -> bool:
+    who = approval.requested_by.strip().lower()
+    if not who:
+        return False
+    return who in {reviewer.get_username().lower(), (reviewer.email or "").lower()} - {""}
+
+
+def _payload_changes(
+    approval: ApprovalRequest, option: DecisionOption, edits: dict[str, Any] | None
+) -> dict[str, Any]:
+    if not edits:
+        return {}
+    if not option.may_edit_payload:
+        raise InvalidDecision(f"'{option.label}' does not allow editing the payload.", field="payload")
+    editable = set(approval.policy.editable_fields)
+    changes: dict[str, Any] = {}
+    for field_name, new_value in edits.items():
+        if field_name not in editable:
+            raise InvalidDecision(f"'{field_name}' is not an editable field.", field=field_name)
+        old_value = approval.payload.get(field_name)
+        if old_value != new_value:
+            changes[field_name] = {"from": old_value, "to": new_value}
+    return changes
+
+
+def _stage_quorum_met(approval: ApprovalRequest, stage: dict[str, Any]) -> bool:
+    approvals_here = approval.decisions.filter(stage=approval.stage, outcome=Outcome.APPROVE).count()
+    quorum = stage.get("quorum", "one")
+    if quorum == "all":
+        needed = (
+            Membership.objects.filter(group_id=stage["group_id"], user__is_active=True)
+            .exclude(Q(user__username__iexact=approval.requested_by) | Q(user__email__iexact=approval.requested_by))
+            .count()
+            if approval.requested_by
+            else Membership.objects.filter(group_id=stage["group_id"], user__is_active=True).count()
+        )
+        return approvals_here >= max(needed, 1)
+    if quorum == "count":
+        return approvals_here >= max(int(stage.get("quorum_count") or 1), 1)
+    return approvals_here >= 1
+
+
+@transaction.atomic
+def approval_decide(
+    *,
+    approval: ApprovalRequest,
+    reviewer: AbstractBaseUser | Any,
+    option: str,
+    comment: str = "",
+    value: str = "",
+    payload_edits: dict[str, Any] | None = None,
+    channel: str = Decision.Channel.WEB,
+) -> Decision:
+    """A reviewer's vote on the current stage.
+
+    Steps: lock the row; refuse if already final ("already decided by …"), if the reviewer is
+    not in the current group, voted already, or is the requester approving their own request;
+    validate the option's needs (comment, value, editable fields); record the Decision. A
+    reject or request-changes ends the request at once; an approval that meets the stage's
+    quorum moves to the next stage, or approves the request after the last stage.
+    """
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise _already_decided(approval)
+    if not _may_decide(approval, reviewer):
+        raise NotAllowed("You are not a reviewer of this request's current stage.")
+    chosen = DecisionOption.objects.filter(policy_id=approval.policy_id, key=option).first()
+    if chosen is None:
+        raise InvalidDecision(f"'{option}' is not an option of this policy.", field="option")
+    if chosen.outcome == Outcome.APPROVE and _is_requester(approval, reviewer):
+        raise NotAllowed("You requested this; someone else has to approve it.")
+    if approval.decisions.filter(decided_by=reviewer).exists():
+        raise AlreadyVoted("You have already voted on this request.")
+    comment = (comment or "").strip()
+    value = (value or "").strip()
+    if chosen.needs_comment and not comment:
+        raise InvalidDecision(f"'{chosen.label}' needs a comment.", field="comment")
+    if chosen.needs_value and not value:
+        raise InvalidDecision(f"'{chosen.label}' needs a value.", field="value")
+    changes = _payload_changes(approval, chosen, payload_edits)
+    if changes:
+        approval.payload = {**approval.payload, **{k: v["to"] for k, v in changes.items()}}
+
+    stage = approval.current_stage or {"quorum": "one"}
+    ends_now = chosen.outcome != Outcome.APPROVE
+    decision = _record_decision(
+        approval,
+        outcome=chosen.outcome,
+        channel=channel,
+        decided_by=reviewer,
+        decided_by_name=reviewer.get_username(),
+        option=chosen,
+        value=value,
+        comment=comment,
+        payload_changes=changes,
+        is_final=ends_now,
+    )
+    if ends_now:
+        _finish(approval, status=OUTCOME_STATUS[chosen.outcome], decision=decision, actor=decision.decided_by_name)
+        return decision
+    if not _stage_quorum_met(approval, stage):
+        approval.save()
+        return decision
+    if approval.stage < len(approval.stage_plan):
+        approval.stage += 1
+        approval.escalated = False
+        audit_append(
+            action="stage_advanced",
+            actor=decision.decided_by_name,
+            approval=approval,
+            data={"stage": approval.stage},
+        )
+        _assign_stage(approval, actor="policy", start=timezone.now())
+        approval.save()
+        return decision
+    Decision.objects.filter(pk=decision.pk).update(is_final=True)
+    decision.is_final = True
+    _finish(approval, status=Status.APPROVED, decision=decision, actor=decision.decided_by_name)
+    return decision
+
+
+# --- the caller, the queue, the clock -----------------------------------------------------------
+
+
+@transaction.atomic
+def approval_cancel(*, approval: ApprovalRequest, actor: str = "api") -> ApprovalRequest:
+    """The caller withdraws a pending request (CONTRACT §2): final, with its callback."""
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise IllegalTransition(f"This request is already {approval.get_status_display().lower()}.")
+    _finish(approval, status=Status.CANCELLED, decision=None, actor=actor)
+    return approval
+
+
+@transaction.atomic
+def approval_assign(
+    *,
+    approval: ApprovalRequest,
+    assignee: Any,
+    group: ReviewerGroup | None = None,
+    actor: str = "system",
+    notify: bool = True,
+) -> ApprovalRequest:
+    """Give a pending request to a member (or to nobody in `group`'s queue)."""
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise _already_decided(approval)
+    group = group or approval.assigned_group
+    if group is None:
+        raise IllegalTransition("The request has no group to assign within.")
+    if assignee is not None and not Membership.objects.filter(group=group, user=assignee).exists():
+        raise NotAllowed(f"{assignee.get_username()} is not a member of {group.name}.")
+    _set_assignee(approval, group=group, assignee=assignee, at=timezone.now())
+    approval.save()
+    audit_append(
+        action="assigned",
+        actor=actor,
+        approval=approval,
+        data={
+            "stage": approval.stage,
+            "group": group.slug,
+            "assignee": assignee.get_username() if assignee else None,
+        },
+    )
+    if notify:
+        _notify_after_commit(approval, kind="assigned")
+    return approval
+
+
+@transaction.atomic
+def approval_claim(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalRequest:
+    """A group member takes an unassigned request; a race is lost politely, never doubled."""
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise _already_decided(approval)
+    if not _may_decide(approval, reviewer):
+        raise NotAllowed("You are not a reviewer of this request's current stage.")
+    if approval.assignee_id not in (None, reviewer.pk):
+        raise AlreadyDecided(f"Already claimed by {approval.assignee.get_username()}.")
+    if approval.assignee_id == reviewer.pk:
+        return approval
+    _set_assignee(approval, group=approval.assigned_group, assignee=reviewer, at=timezone.now())
+    approval.save()
+    audit_append(action="claimed", actor=reviewer.get_username(), approval=approval, data={"stage": approval.stage})
+    return approval
+
+
+@transaction.atomic
+def approval_release(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalRequest:
+    """The assignee hands a request back to the group's queue."""
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise _already_decided(approval)
+    if approval.assignee_id != reviewer.pk:
+        raise NotAllowed("Only the assignee can release this request.")
+    approval.assignee = None
+    approval.save()
+    audit_append(action="released", actor=reviewer.get_username(), approval=approval, data={"stage": approval.stage})
+    return approval
+
+
+@transaction.atomic
+def approval_escalate(*, approval: ApprovalRequest, actor: str = "system") -> ApprovalRequest:
+    """Past due: hand it to the group's escalation group, flag it, tell the caller."""
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise _already_decided(approval)
+    now = timezone.now()
+    source = approval.assigned_group
+    target = source.escalation_group if source and source.escalation_group_id else source
+    if target is not None:
+        choice = choose_assignment(target)
+        _set_assignee(approval, group=choice.group, assignee=choice.assignee, at=now)
+    approval.escalated = True
+    approval.escalated_at = now
+    approval.escalation_count += 1
+    approval.next_sla_check_at = next_sla_check(approval, after=now)
+    approval.save()
+    audit_append(
+        action="escalated",
+        actor=actor,
+        approval=approval,
+        data={
+            "from_group": source.slug if source else None,
+            "to_group": approval.assigned_group.slug if approval.assigned_group else None,
+            "assignee": approval.assignee.get_username() if approval.assignee else None,
+            "count": approval.escalation_count,
+        },
+    )
+    outbox_enqueue(approval=approval, event_type="request.escalated")
+    _notify_after_commit(approval, kind="escalated")
+    return approval
+
+
+@transaction.atomic
+def approval_expire(*, approval: ApprovalRequest, actor: str = "system") -> ApprovalRequest:
+    """The policy's expiry action, recorded as a Decision(channel="timeout") where it decides."""
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise _already_decided(approval)
+    action = approval.policy.expiry_action
+    if action == Policy.ExpiryAction.ESCALATE and approval.escalation_count < 2:
+        approval.expires_at = None
+        approval.save()
+        return approval_escalate(approval=approval, actor=actor)
+    outcome = {
+        Policy.ExpiryAction.APPROVE: Outcome.APPROVE,
+        Policy.ExpiryAction.REJECT: Outcome.REJECT,
+    }.get(action)
+    if outcome is None:
+        decision = _record_decision(
+            approval,
+            outcome=Outcome.REJECT,
+            channel=Decision.Channel.TIMEOUT,
+            decided_by_name="system",
+            comment="Expired without a decision.",
+            is_final=True,
+        )
+        _finish(approval, status=Status.EXPIRED, decision=decision, actor=actor)
+        return approval
+    decision = _record_decision(
+        approval,
+        outcome=outcome,
+        channel=Decision.Channel.TIMEOUT,
+        decided_by_name="system",
+        comment=f"Decided by the policy's expiry action ({action}).",
+        is_final=True,
+    )
+    _finish(approval, status=OUTCOME_STATUS[outcome], decision=decision, actor=actor)
+    return approval

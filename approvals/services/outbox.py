@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from approvals.models import ApprovalRequest, Decision, OutboxEvent
+
+EVENT_TYPES = frozenset(
+    {
+        "request.decided",
+        "request.changes_requested",
+        "request.expired",
+        "request.cancelled",
+        "request.escalated",
+    }
+)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def event_body(
+    *, approval: ApprovalRequest, event_type: str, decision: Decision | None, at: Any
+) -> dict[str, Any]:
+    """The callback body of CONTRACT §3."""
+    data: dict[str, Any] = {
+        "id": str(approval.pk),
+        "external_id": approval.external_id,
+        "policy": approval.policy.slug,
+        "status": approval.status,
+        "outcome": decision.outcome if decision else None,
+        "option": (decision.option or None) if decision else None,
+        "value": (decision.value or None) if decision else None,
+        "comment": decision.comment if decision else "",
+        "decided_by": decision.decided_by_name if decision else None,
+        "channel": decision.channel if decision else None,
+        "decided_at": _iso(decision.decided_at) if decision else None,
+        "payload_changes": decision.payload_changes if decision else {},
+        "payload": approval.payload,
+    }
+    if event_type == "request.escalated":
+        data["assigned_group"] = approval.assigned_group.slug if approval.assigned_group else None
+        data["escalated_at"] = _iso(approval.escalated_at)
+    return {"type": event_type, "timestamp": _iso(at), "data": data}
+
+
+def outbox_enqueue(
+    *, approval: ApprovalRequest, event_type: str, decision: Decision | None = None
+) -> OutboxEvent:
+    """Write the event in the caller's transaction; kick delivery once that commits.
+
+    A request with no callback URL (its own or its policy's) still gets the row, marked
+    `no_target`, so the audit of what would have been sent stays complete.
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox_enqueue must run inside the service's transaction")
+    now = timezone.now()
+    target = approval.callback_url or approval.policy.callback_url
+    event = OutboxEvent.objects.create(
+        approval=approval,
+        event_type=event_type,
+        body=event_body(approval=approval, event_type=event_type, decision=decision, at=now),
+        target_url=target,
+        status=OutboxEvent.Status.PENDING if target else OutboxEvent.Status.NO_TARGET,
+        next_attempt_at=now if target else None,
+        created_at=now,
+    )
+    if target:
+        transaction.on_commit(lambda: _kick_delivery(str(event.pk)))
+    return event
+
+
+def _kick_delivery(event_id: str) -> None:
+    # Imported here: tasks import services, and the broker may be down; the periodic
+    # deliver_webhooks run picks up anything a failed kick leaves behind.
+    from approvals.tasks import deliver_event
+
+    try:
+        deliver_event.delay(event_id)
+    except Exception:  # noqa: BLE001 - a broker outage must not break the committed decision
+        import logging
+
+        logging.getLogger(__name__).warning("could not enqueue delivery of %s", event_id, exc_info=True)

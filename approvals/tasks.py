@@ -1,0 +1,46 @@
+"""Celery tasks: each takes ids, loads rows, calls one service or sweep, owns retries
+(STYLE.md 13-15). Every task is idempotent and safe on two workers at once."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="approvals.tasks.deliver_webhooks")
+def deliver_webhooks() -> int:
+    """Deliver every outbox event whose attempt is due; returns how many were attempted."""
+    from approvals.webhooks import deliver_due
+
+    return deliver_due()
+
+
+@shared_task(name="approvals.tasks.deliver_event")
+def deliver_event(event_id: str) -> bool:
+    """The on-commit kick for one event, so a decision reaches the caller in a second or two."""
+    from approvals.webhooks import deliver_one
+
+    return deliver_one(event_id)
+
+
+@shared_task(name="approvals.tasks.notify_approval")
+def notify_approval(approval_id: str, kind: str, stage: int) -> int:
+    """Email the people a request now waits on (assigned, reminder, escalated); at most once each."""
+    from approvals.notifications import notify
+
+    return notify(approval_id=approval_id, kind=kind, stage=stage)
+
+
+@shared_task(name="approvals.tasks.sweep_slas")
+def sweep_slas() -> int:
+    """Reminders, escalations and expiries that are due; returns how many rows it acted on."""
+    from approvals.sweeps import sweep_due
+
+    return sweep_due()
+
+
+@shared_task(name="approvals.tasks.distribute_work")
+def distribute_work() -> int:
+    """Assign unassigned work and re-route the work of members who went away."""
+    from approvals.distribution import distribute
+
+    return distribute()

@@ -1,0 +1,120 @@
+"""The fixed cast (STYLE.md 17) and the switches between SQLite and the real services.
+
+requester   -- the automation's human counterpart; `requested_by` on requests; in no group
+reviewer    -- member of `support` (the group of `policy`)
+other_reviewer -- also in `support`
+outsider    -- a reviewer of another group (`finance`): sees none of `support`'s work
+manager     -- staff, in the Managers group (export, admin)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from approvals.models import ApprovalRequest, Policy, ReviewerGroup
+from approvals.services import approval_submit
+from tests.factories import PASSWORD, GroupFactory, MembershipFactory, UserFactory, make_policy
+
+IS_POSTGRES: bool = settings.IS_POSTGRES
+REAL_BROKER: bool = not settings.CELERY_BROKER_URL.startswith(("filesystem://", "memory://"))
+
+requires_postgres = pytest.mark.skipif(
+    not IS_POSTGRES,
+    reason="needs PostgreSQL (row locks, SKIP LOCKED, real concurrency): set DATABASE_URL",
+)
+requires_broker = pytest.mark.skipif(
+    not (IS_POSTGRES and REAL_BROKER),
+    reason="needs PostgreSQL and a real broker: set DATABASE_URL and CELERY_BROKER_URL=redis://…",
+)
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def support(db: Any) -> ReviewerGroup:
+    return GroupFactory(slug="support-leads", name="Support leads")
+
+
+@pytest.fixture
+def finance(db: Any) -> ReviewerGroup:
+    return GroupFactory(slug="finance", name="Finance")
+
+
+@pytest.fixture
+def requester(db: Any) -> Any:
+    return UserFactory(username="rita", email="rita@example.com")
+
+
+@pytest.fixture
+def reviewer(support: ReviewerGroup) -> Any:
+    user = UserFactory(username="alice", email="alice@example.com")
+    MembershipFactory(group=support, user=user)
+    return user
+
+
+@pytest.fixture
+def other_reviewer(support: ReviewerGroup) -> Any:
+    user = UserFactory(username="bob", email="bob@example.com")
+    MembershipFactory(group=support, user=user)
+    return user
+
+
+@pytest.fixture
+def outsider(finance: ReviewerGroup) -> Any:
+    user = UserFactory(username="olga", email="olga@example.com")
+    MembershipFactory(group=finance, user=user)
+    return user
+
+
+@pytest.fixture
+def manager(db: Any) -> Any:
+    user = UserFactory(username="maria", email="maria@example.com", is_staff=True)
+    managers, _ = Group.objects.get_or_create(name="Managers")
+    user.groups.add(managers)
+    return user
+
+
+@pytest.fixture
+def policy(support: ReviewerGroup) -> Policy:
+    """refund-like: amount < 50 auto-approves, else `support` decides."""
+    return make_policy(slug="refund-approval", group=support)
+
+
+@pytest.fixture
+def submit(policy: Policy) -> Callable[..., ApprovalRequest]:
+    """Submit a request through the service (human route by default: amount 120)."""
+
+    counter = iter(range(1, 1_000_000))
+
+    def _submit(**kwargs: Any) -> ApprovalRequest:
+        n = next(counter)
+        kwargs.setdefault("policy", policy)
+        kwargs.setdefault("title", f"Refund for order #{4400 + n}")
+        kwargs.setdefault("payload", {"amount": 120.0, "currency": "USD", "customer": "acme"})
+        kwargs.setdefault("external_id", f"ticket-{4400 + n}")
+        kwargs.setdefault("requested_by", "rita@example.com")
+        return approval_submit(**kwargs)
+
+    return _submit
+
+
+@pytest.fixture
+def pending(submit: Callable[..., ApprovalRequest], reviewer: Any, other_reviewer: Any) -> ApprovalRequest:
+    return submit()
+
+
+def pytest_report_header(config: Any) -> list[str]:
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return [
+        f"checkpoint: database={engine} broker={settings.CELERY_BROKER_URL.split('://')[0]} "
+        f"eager={settings.CELERY_TASK_ALWAYS_EAGER} ci={os.environ.get('CI', '')}"
+    ]
