@@ -11,6 +11,7 @@ Standard library only: it runs before anything is known about the project's own 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -53,27 +54,19 @@ def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
     """SIGTERM every leader, wait up to GRACE_SECONDS, then SIGKILL every group."""
     for proc in processes.values():
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + GRACE_SECONDS
     for proc in processes.values():
         remaining = max(0.0, deadline - time.monotonic())
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            pass
     for proc in processes.values():
         # Children (prefork pool workers) may outlive a leader that was killed hard.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def print_banner(port: str) -> None:
