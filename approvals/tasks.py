@@ -44,3 +44,27 @@ def distribute_work() -> int:
     from approvals.distribution import distribute
 
     return distribute()
+
+
+@shared_task(name="approvals.tasks.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    """Delete idempotency records older than the 24-hour window."""
+    from approvals.idempotency import purge_expired
+
+    return purge_expired()
+
+
+@shared_task(name="approvals.tasks.flag_fatigue")
+def flag_fatigue() -> int:
+    """Flag reviewers whose recent decisions are nearly all instant approvals."""
+    from approvals.fatigue import flag_fatigued_reviewers
+
+    return flag_fatigued_reviewers()
+
+
+@shared_task(name="approvals.tasks.send_daily_digests")
+def send_daily_digests() -> int:
+    """The opt-in daily digest of pending work per reviewer."""
+    from approvals.notifications import send_digests
+
+    return send_digests()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,14 @@ from django.contrib.auth.models import Group
 from approvals.models import ApprovalRequest, Policy, ReviewerGroup
 from approvals.services import approval_submit
 from tests.factories import PASSWORD, GroupFactory, MembershipFactory, UserFactory, make_policy
+
+# Shared real-part fixtures (browser, SMTP server, webhook receiver, Celery worker) live in
+# tests/fixtures/, one module each; every module there is loaded as a plugin.
+pytest_plugins = sorted(
+    f"tests.fixtures.{path.stem}"
+    for path in (Path(__file__).parent / "fixtures").glob("*.py")
+    if path.stem != "__init__"
+)
 
 IS_POSTGRES: bool = settings.IS_POSTGRES
 REAL_BROKER: bool = not settings.CELERY_BROKER_URL.startswith(("filesystem://", "memory://"))
