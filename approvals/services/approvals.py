@@ -114,12 +114,12 @@ def next_sla_check(approval: ApprovalRequest, *, after: datetime) -> datetime | 
         for t in reminder_times(approval.created_at, approval.due_at, approval.policy.reminder_points)
         if t > after
     ]
+    # A due time or expiry already in the past is still returned: the sweep acts on it at once.
     if not approval.escalated:
         candidates.append(approval.due_at)
     if approval.expires_at:
         candidates.append(approval.expires_at)
-    upcoming = [t for t in candidates if t >= after] or ([approval.expires_at] if approval.expires_at else [])
-    return min(upcoming) if upcoming else None
+    return min(candidates) if candidates else None
 
 
 def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> None:
