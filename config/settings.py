@@ -98,6 +98,11 @@ try:
     DATABASES = {"default": _env.db_url_config(DATABASE_URL)}
 except Exception as exc:  # environ raises several types for a malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} is not a database URL: {exc}") from exc
+if not DATABASES["default"].get("ENGINE"):
+    # environ only warns on an unknown scheme ("nonsense", "mysqll://"); refuse it at boot.
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={DATABASE_URL!r} is not a database URL: use postgres://… or sqlite:///…"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is for the demo and the plain test run: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})
