@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -142,6 +143,8 @@ class PolicyAdmin(SimpleHistoryAdmin):
     readonly_fields = ["version", "created_at", "updated_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [PolicyRuleInline, PolicyStageInline, DecisionOptionInline]
+    # Callback URLs are https in production; a scheme-less entry should not become http.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "slug", "version", "is_active", "summary"]}),
         ("Payload", {"fields": ["payload_schema", "visible_fields", "editable_fields"]}),

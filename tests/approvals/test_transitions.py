@@ -20,7 +20,13 @@ from approvals.services import (
 )
 
 Status = ApprovalRequest.Status
-FINAL = [Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.EXPIRED, Status.CANCELLED]
+FINAL = [
+    Status.APPROVED,
+    Status.REJECTED,
+    Status.CHANGES_REQUESTED,
+    Status.EXPIRED,
+    Status.CANCELLED,
+]
 ALL_MOVES = [(source, target) for source in Status.values for target in Status.values]
 
 
@@ -63,7 +69,11 @@ def _finish_as(status: str, approval: ApprovalRequest, reviewer: Any) -> Approva
 
 @pytest.mark.parametrize("status", FINAL)
 def test_services_refuse_every_move_out_of_a_final_status(
-    status: str, pending: ApprovalRequest, reviewer: Any, other_reviewer: Any, submit: Callable[..., Any]
+    status: str,
+    pending: ApprovalRequest,
+    reviewer: Any,
+    other_reviewer: Any,
+    submit: Callable[..., Any],
 ) -> None:
     approval = _finish_as(status, pending, reviewer)
     decisions = approval.decisions.count()

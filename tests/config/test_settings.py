@@ -40,7 +40,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("name", ["DEBUG", "CALLBACK_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT"])
+@pytest.mark.parametrize(
+    "name", ["DEBUG", "CALLBACK_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT"]
+)
 def test_a_bad_boolean_fails_at_boot_naming_the_variable(name: str) -> None:
     result = run_manage("check", **{"DEBUG": "1", name: "maybe"})
     assert result.returncode != 0
