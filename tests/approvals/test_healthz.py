@@ -38,8 +38,14 @@ def test_it_names_the_database_when_the_database_is_down(
 def test_it_names_the_broker_when_the_broker_is_unreachable(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Nothing listens on port 1: a real connection attempt that fails at once.
-    monkeypatch.setattr(health.celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # Nothing listens on port 1: a real connection attempt that fails at once, whatever
+    # broker the run is configured with.
+    connect = health.celery_app.connection_for_write
+    monkeypatch.setattr(
+        health.celery_app,
+        "connection_for_write",
+        lambda *args, **kwargs: connect(url="redis://127.0.0.1:1/0"),
+    )
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
