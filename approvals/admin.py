@@ -288,22 +288,25 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+DECISION_INLINE_FIELDS: tuple[str, ...] = (
+    "stage",
+    "outcome",
+    "option_label",
+    "value",
+    "comment",
+    "decided_by_name",
+    "channel",
+    "decided_at",
+    "is_final",
+)
+
+
 class DecisionInline(admin.TabularInline):
     model = Decision
     extra = 0
     can_delete = False
-    fields = [
-        "stage",
-        "outcome",
-        "option_label",
-        "value",
-        "comment",
-        "decided_by_name",
-        "channel",
-        "decided_at",
-        "is_final",
-    ]
-    readonly_fields = fields
+    fields = DECISION_INLINE_FIELDS
+    readonly_fields = DECISION_INLINE_FIELDS
     ordering = ("decided_at", "id")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -451,7 +454,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at", "active"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ["revoke"]
 

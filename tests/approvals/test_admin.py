@@ -10,6 +10,7 @@ import pytest
 from django import forms
 from django.contrib import admin
 from django.db import connection
+from django.db.models import Model
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -35,7 +36,7 @@ def decided(pending: ApprovalRequest, reviewer: Any, submit: Callable[..., Any])
     return pending
 
 
-def _admin_url(model: type, view: str, *args: Any) -> str:
+def _admin_url(model: type[Model], view: str, *args: Any) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
@@ -91,7 +92,8 @@ def test_a_manager_opens_every_changelist_and_change_form(
 
 
 def test_history_pages_open_for_a_manager(manager_client: Client, decided: ApprovalRequest) -> None:
-    for obj in (decided.policy, decided.assigned_group, decided):
+    objects: list[Model] = [decided.policy, decided, decided.policy.stages.get().group]
+    for obj in objects:
         response = manager_client.get(_admin_url(type(obj), "history", obj.pk))
         assert response.status_code == 200
 
@@ -220,6 +222,7 @@ def test_audit_entries_cannot_be_added_changed_or_deleted(
     admin_client: Client, decided: ApprovalRequest
 ) -> None:
     entry = decided.audit_entries.first()
+    assert entry is not None
     assert admin_client.get(reverse("admin:approvals_auditentry_add")).status_code == 403
     assert (
         admin_client.post(
