@@ -58,7 +58,9 @@ class ReviewerGroup(models.Model):
     work_start = models.TimeField(null=True, blank=True)
     work_end = models.TimeField(null=True, blank=True)
     work_days = models.JSONField(
-        default=list, blank=True, help_text="ISO weekdays (1 = Monday … 7 = Sunday); empty = every day."
+        default=list,
+        blank=True,
+        help_text="ISO weekdays (1 = Monday … 7 = Sunday); empty = every day.",
     )
     time_zone = models.CharField(max_length=64, default="UTC")
     members = models.ManyToManyField(
@@ -163,10 +165,14 @@ class Policy(models.Model):
         null=True, blank=True, help_text="Time to decide; empty means no SLA."
     )
     reminder_points = models.JSONField(
-        default=list, blank=True, help_text="Fractions of the SLA at which to remind, e.g. [0.5, 0.9]."
+        default=list,
+        blank=True,
+        help_text="Fractions of the SLA at which to remind, e.g. [0.5, 0.9].",
     )
     expire_after_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Minutes after the due time at which the expiry action runs."
+        null=True,
+        blank=True,
+        help_text="Minutes after the due time at which the expiry action runs.",
     )
     expiry_action = models.CharField(
         max_length=20, choices=ExpiryAction.choices, default=ExpiryAction.EXPIRE
@@ -245,7 +251,9 @@ class PolicyStage(models.Model):
     quorum = models.CharField(max_length=10, choices=Quorum.choices, default=Quorum.ONE)
     quorum_count = models.PositiveIntegerField(default=1)
     condition = models.JSONField(
-        null=True, blank=True, help_text="Run this stage only when the payload matches (empty: always)."
+        null=True,
+        blank=True,
+        help_text="Run this stage only when the payload matches (empty: always).",
     )
     history = HistoricalRecords()
 
@@ -269,9 +277,7 @@ class DecisionOption(models.Model):
 
     class Meta:
         ordering = ["policy", "position", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["policy", "key"], name="option_unique_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["policy", "key"], name="option_unique_key")]
 
     def __str__(self) -> str:
         return self.label
@@ -415,7 +421,9 @@ class Decision(models.Model):
         AUTO = "auto", "Policy"
         TIMEOUT = "timeout", "Timeout"
 
-    approval = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="decisions")
+    approval = models.ForeignKey(
+        ApprovalRequest, on_delete=models.PROTECT, related_name="decisions"
+    )
     stage = models.PositiveIntegerField()
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     option = models.CharField(max_length=64, blank=True, help_text="The option's key.")
@@ -434,7 +442,9 @@ class Decision(models.Model):
     decided_at = models.DateTimeField(default=timezone.now)
     payload_changes = models.JSONField(default=dict, blank=True)
     policy_version = models.PositiveIntegerField()
-    rule = models.CharField(max_length=120, blank=True, help_text="The rule behind an auto decision.")
+    rule = models.CharField(
+        max_length=120, blank=True, help_text="The rule behind an auto decision."
+    )
     is_final = models.BooleanField(default=False, help_text="This decision ended the request.")
     entry_hash = models.CharField(max_length=64, blank=True)
 
@@ -464,6 +474,9 @@ class AuditChainHead(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.seq}"
+
 
 class AuditEntry(models.Model):
     """Append-only and hash-chained. On PostgreSQL a trigger refuses UPDATE and DELETE."""
@@ -471,7 +484,11 @@ class AuditEntry(models.Model):
     seq = models.PositiveBigIntegerField(unique=True)
     at = models.DateTimeField(default=timezone.now)
     approval = models.ForeignKey(
-        ApprovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
+        ApprovalRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
     )
     decision = models.OneToOneField(
         Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entry"
@@ -535,7 +552,9 @@ class OutboxEvent(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="delivery_attempts")
+    event = models.ForeignKey(
+        OutboxEvent, on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
     number = models.PositiveIntegerField()
     at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveIntegerField(null=True, blank=True)
@@ -565,7 +584,11 @@ class Notification(models.Model):
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     approval = models.ForeignKey(
-        ApprovalRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        ApprovalRequest,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
     )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"

@@ -190,9 +190,9 @@ def evaluate(condition: Any, payload: Any, depth: int = 0) -> bool:
             return expected in actual
         raise CannotEvaluate(f"payload.{path} is not a list or a string")
     # Ordering: numbers with numbers, strings with strings; anything else cannot be compared.
-    if _is_number(actual) and _is_number(expected):
-        pass
-    elif isinstance(actual, str) and isinstance(expected, str):
+    if (_is_number(actual) and _is_number(expected)) or (
+        isinstance(actual, str) and isinstance(expected, str)
+    ):
         pass
     else:
         raise CannotEvaluate(
@@ -269,7 +269,11 @@ def route(rules: Sequence[RuleSpec], stages: Sequence[StageSpec], payload: Any) 
                 stages=select_stages(stages, payload),
             )
         verb = "approved" if action == "approve" else "rejected"
-        return RouteResult(action=action, rule=rule.name, reason=f"Auto-{verb} by rule '{rule.name}'.")
+        return RouteResult(
+            action=action, rule=rule.name, reason=f"Auto-{verb} by rule '{rule.name}'."
+        )
     return RouteResult(
-        action="human", reason="No rule matched; sent to a human.", stages=select_stages(stages, payload)
+        action="human",
+        reason="No rule matched; sent to a human.",
+        stages=select_stages(stages, payload),
     )

@@ -97,7 +97,9 @@ DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 try:
     DATABASES = {"default": _env.db_url_config(DATABASE_URL)}
 except Exception as exc:  # environ raises several types for a malformed URL
-    raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} is not a database URL: {exc}") from exc
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={DATABASE_URL!r} is not a database URL: {exc}"
+    ) from exc
 if not DATABASES["default"].get("ENGINE"):
     # environ only warns on an unknown scheme ("nonsense", "mysqll://"); refuse it at boot.
     raise ImproperlyConfigured(

@@ -117,7 +117,9 @@ def submit(policy: Policy) -> Callable[..., ApprovalRequest]:
 
 
 @pytest.fixture
-def pending(submit: Callable[..., ApprovalRequest], reviewer: Any, other_reviewer: Any) -> ApprovalRequest:
+def pending(
+    submit: Callable[..., ApprovalRequest], reviewer: Any, other_reviewer: Any
+) -> ApprovalRequest:
     return submit()
 
 

@@ -41,14 +41,14 @@ from approvals.sla import add_working_minutes, reminder_times
 
 Status = ApprovalRequest.Status
 
-FINAL_EVENT = {
+FINAL_EVENT: dict[str, str] = {
     Status.APPROVED: "request.decided",
     Status.REJECTED: "request.decided",
     Status.CHANGES_REQUESTED: "request.changes_requested",
     Status.EXPIRED: "request.expired",
     Status.CANCELLED: "request.cancelled",
 }
-OUTCOME_STATUS = {
+OUTCOME_STATUS: dict[str, str] = {
     Outcome.APPROVE: Status.APPROVED,
     Outcome.REJECT: Status.REJECTED,
     Outcome.REQUEST_CHANGES: Status.CHANGES_REQUESTED,
@@ -111,7 +111,9 @@ def next_sla_check(approval: ApprovalRequest, *, after: datetime) -> datetime | 
         return None
     candidates = [
         t
-        for t in reminder_times(approval.created_at, approval.due_at, approval.policy.reminder_points)
+        for t in reminder_times(
+            approval.created_at, approval.due_at, approval.policy.reminder_points
+        )
         if t > after
     ]
     # A due time or expiry already in the past is still returned: the sweep acts on it at once.
@@ -129,7 +131,9 @@ def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> 
         approval.assigned_group = None
         approval.assignee = None
         return
-    voted = set(approval.decisions.filter(decided_by__isnull=False).values_list("decided_by_id", flat=True))
+    voted = set(
+        approval.decisions.filter(decided_by__isnull=False).values_list("decided_by_id", flat=True)
+    )
     choice = choose_assignment(group, exclude_user_ids=voted)
     _set_assignee(approval, group=choice.group, assignee=choice.assignee, at=start)
     _schedule_sla(approval, start=start)
@@ -165,7 +169,7 @@ def _notify_after_commit(approval: ApprovalRequest, *, kind: str) -> None:
 
         try:
             notify_approval.delay(approval_id, kind, stage)
-        except Exception:  # noqa: BLE001 - a broker outage must not break the committed change
+        except Exception:
             import logging
 
             logging.getLogger(__name__).warning("could not enqueue %s notice", kind, exc_info=True)
@@ -263,7 +267,9 @@ def approval_submit(
         )
     if external_id:
         existing = (
-            ApprovalRequest.objects.filter(policy=policy, external_id=external_id, status=Status.PENDING)
+            ApprovalRequest.objects.filter(
+                policy=policy, external_id=external_id, status=Status.PENDING
+            )
             .values_list("pk", flat=True)
             .first()
         )
@@ -311,7 +317,9 @@ def approval_submit(
     except IntegrityError:
         # A concurrent submit with the same external id won the unique constraint.
         existing = (
-            ApprovalRequest.objects.filter(policy=policy, external_id=external_id, status=Status.PENDING)
+            ApprovalRequest.objects.filter(
+                policy=policy, external_id=external_id, status=Status.PENDING
+            )
             .values_list("pk", flat=True)
             .first()
         )
@@ -378,7 +386,9 @@ def _payload_changes(
     if not edits:
         return {}
     if not option.may_edit_payload:
-        raise InvalidDecision(f"'{option.label}' does not allow editing the payload.", field="payload")
+        raise InvalidDecision(
+            f"'{option.label}' does not allow editing the payload.", field="payload"
+        )
     editable = set(approval.policy.editable_fields)
     changes: dict[str, Any] = {}
     for field_name, new_value in edits.items():
@@ -391,12 +401,17 @@ def _payload_changes(
 
 
 def _stage_quorum_met(approval: ApprovalRequest, stage: dict[str, Any]) -> bool:
-    approvals_here = approval.decisions.filter(stage=approval.stage, outcome=Outcome.APPROVE).count()
+    approvals_here = approval.decisions.filter(
+        stage=approval.stage, outcome=Outcome.APPROVE
+    ).count()
     quorum = stage.get("quorum", "one")
     if quorum == "all":
         needed = (
             Membership.objects.filter(group_id=stage["group_id"], user__is_active=True)
-            .exclude(Q(user__username__iexact=approval.requested_by) | Q(user__email__iexact=approval.requested_by))
+            .exclude(
+                Q(user__username__iexact=approval.requested_by)
+                | Q(user__email__iexact=approval.requested_by)
+            )
             .count()
             if approval.requested_by
             else Membership.objects.filter(group_id=stage["group_id"], user__is_active=True).count()
@@ -436,7 +451,7 @@ def approval_decide(
         raise InvalidDecision(f"'{option}' is not an option of this policy.", field="option")
     if chosen.outcome == Outcome.APPROVE and _is_requester(approval, reviewer):
         raise NotAllowed("You requested this; someone else has to approve it.")
-    if approval.decisions.filter(decided_by=reviewer).exists():
+    if approval.decisions.filter(decided_by_id=reviewer.pk).exists():
         raise AlreadyVoted("You have already voted on this request.")
     comment = (comment or "").strip()
     value = (value or "").strip()
@@ -463,7 +478,12 @@ def approval_decide(
         is_final=ends_now,
     )
     if ends_now:
-        _finish(approval, status=OUTCOME_STATUS[chosen.outcome], decision=decision, actor=decision.decided_by_name)
+        _finish(
+            approval,
+            status=OUTCOME_STATUS[chosen.outcome],
+            decision=decision,
+            actor=decision.decided_by_name,
+        )
         return decision
     if not _stage_quorum_met(approval, stage):
         approval.save()
@@ -542,13 +562,18 @@ def approval_claim(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalReque
         raise _already_decided(approval)
     if not _may_decide(approval, reviewer):
         raise NotAllowed("You are not a reviewer of this request's current stage.")
-    if approval.assignee_id not in (None, reviewer.pk):
+    if approval.assignee is not None and approval.assignee_id != reviewer.pk:
         raise AlreadyDecided(f"Already claimed by {approval.assignee.get_username()}.")
-    if approval.assignee_id == reviewer.pk:
+    if approval.assignee_id == reviewer.pk or approval.assigned_group is None:
         return approval
     _set_assignee(approval, group=approval.assigned_group, assignee=reviewer, at=timezone.now())
     approval.save()
-    audit_append(action="claimed", actor=reviewer.get_username(), approval=approval, data={"stage": approval.stage})
+    audit_append(
+        action="claimed",
+        actor=reviewer.get_username(),
+        approval=approval,
+        data={"stage": approval.stage},
+    )
     return approval
 
 
@@ -562,7 +587,12 @@ def approval_release(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalReq
         raise NotAllowed("Only the assignee can release this request.")
     approval.assignee = None
     approval.save()
-    audit_append(action="released", actor=reviewer.get_username(), approval=approval, data={"stage": approval.stage})
+    audit_append(
+        action="released",
+        actor=reviewer.get_username(),
+        approval=approval,
+        data={"stage": approval.stage},
+    )
     return approval
 
 
@@ -610,10 +640,11 @@ def approval_expire(*, approval: ApprovalRequest, actor: str = "system") -> Appr
         approval.expires_at = None
         approval.save()
         return approval_escalate(approval=approval, actor=actor)
-    outcome = {
+    expiry_outcomes: dict[str, str] = {
         Policy.ExpiryAction.APPROVE: Outcome.APPROVE,
         Policy.ExpiryAction.REJECT: Outcome.REJECT,
-    }.get(action)
+    }
+    outcome = expiry_outcomes.get(action)
     if outcome is None:
         decision = _record_decision(
             approval,

@@ -84,7 +84,9 @@ def _kick_delivery(event_id: str) -> None:
 
     try:
         deliver_event.delay(event_id)
-    except Exception:  # noqa: BLE001 - a broker outage must not break the committed decision
+    except Exception:
         import logging
 
-        logging.getLogger(__name__).warning("could not enqueue delivery of %s", event_id, exc_info=True)
+        logging.getLogger(__name__).warning(
+            "could not enqueue delivery of %s", event_id, exc_info=True
+        )

@@ -16,7 +16,11 @@ def test_a_small_refund_is_auto_approved_with_its_reason(submit: Any) -> None:
     assert approval.route == "auto"
     assert approval.status == Status.APPROVED
     decision = approval.decisions.get()
-    assert (decision.channel, decision.decided_by_name, decision.rule) == ("auto", "policy", "small amounts")
+    assert (decision.channel, decision.decided_by_name, decision.rule) == (
+        "auto",
+        "policy",
+        "small amounts",
+    )
     assert approval.events.get().event_type == "request.decided"
 
 
@@ -41,7 +45,7 @@ def test_the_second_decider_is_told_who_got_there_first(
     pending: ApprovalRequest, reviewer: Any, other_reviewer: Any
 ) -> None:
     approval_decide(approval=pending, reviewer=reviewer, option="approve")
-    with pytest.raises(AlreadyDecided, match="(?i)already decided by alice at"):
+    with pytest.raises(AlreadyDecided, match=r"(?i)already decided by alice at"):
         approval_decide(approval=pending, reviewer=other_reviewer, option="reject")
     assert Decision.objects.filter(approval=pending).count() == 1
 
@@ -65,7 +69,9 @@ def test_the_requester_cannot_approve_their_own_request(submit: Any, reviewer: A
         approval_decide(approval=approval, reviewer=reviewer, option="approve")
 
 
-def test_quorum_of_two_needs_two_votes(pending: ApprovalRequest, reviewer: Any, other_reviewer: Any) -> None:
+def test_quorum_of_two_needs_two_votes(
+    pending: ApprovalRequest, reviewer: Any, other_reviewer: Any
+) -> None:
     ApprovalRequest.objects.filter(pk=pending.pk).update(
         stage_plan=[{**pending.stage_plan[0], "quorum": "count", "quorum_count": 2}]
     )
