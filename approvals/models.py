@@ -6,6 +6,7 @@ goes through `approvals.services` (STYLE.md 1-7): nothing here has business rule
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,9 @@ from approvals.ids import uuid7
 
 
 def new_signing_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    # Standard Webhooks secrets are *standard* base64 (not URL-safe): receivers in any language
+    # decode the part after `whsec_` with a strict decoder to get the HMAC key.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 # --- Reviewer groups ------------------------------------------------------------------------

@@ -199,6 +199,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Checkpoint ----------------------------------------------------------------------------------
 CALLBACK_ALLOW_PRIVATE_NETWORKS = envbool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
 DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
+# Callback retries (CONTRACT §3): seconds after each failed attempt, ±20 % jitter; after the
+# last one the event is dead. Tests and the fault drills set a tight schedule through the env.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(s) for s in envlist("WEBHOOK_RETRY_SCHEDULE", ["5", "60", "300", "1800", "7200", "21600", "43200", "86400"])
+]
+# A worker's claim on an event while it posts; a worker killed mid-delivery frees it after this.
+# Must outlast the 10 s request timeout.
+WEBHOOK_LEASE_SECONDS = envint("WEBHOOK_LEASE_SECONDS", 60)
+WEBHOOK_BATCH_SIZE = envint("WEBHOOK_BATCH_SIZE", 100)
 API_MAX_BODY_BYTES = 256 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # the API enforces its own 256 KiB limit with a 413
 
