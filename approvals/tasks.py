@@ -23,11 +23,14 @@ def deliver_event(event_id: str) -> bool:
 
 
 @shared_task(name="approvals.tasks.notify_approval")
-def notify_approval(approval_id: str, kind: str, stage: int) -> int:
-    """Email the people a request now waits on (assigned, reminder, escalated); at most once each."""
+def notify_approval(approval_id: str, kind: str, stage: int, tag: str = "") -> int:
+    """Email the people a request now waits on (assigned, reminder, escalated); at most once each.
+
+    `tag` tells repeated notices of one stage apart (e.g. the reminder point "0.5").
+    """
     from approvals.notifications import notify
 
-    return notify(approval_id=approval_id, kind=kind, stage=stage)
+    return notify(approval_id=approval_id, kind=kind, stage=stage, tag=tag)
 
 
 @shared_task(name="approvals.tasks.sweep_slas")
