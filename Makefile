@@ -38,5 +38,6 @@ lint: install
 	# The django-stubs plugin imports the settings, which refuse production without a key.
 	DEBUG=1 $(VENV_BIN)/mypy .
 
+# Quick mode (under 5 minutes); `make bench FULL=1` runs the full sizes (1,000,000 rows).
 bench: install
-	$(VENV_BIN)/python bench/run.py
+	$(VENV_BIN)/python bench/run.py $(if $(FULL),--full) $(BENCH_ARGS)

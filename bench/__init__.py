@@ -1,0 +1,1 @@
+"""The benchmark harness behind BENCHMARKS.md (`make bench`; see bench/run.py)."""

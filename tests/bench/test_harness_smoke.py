@@ -1,0 +1,120 @@
+"""The benchmark harness imports and its arithmetic is right, on made-up numbers.
+
+Nothing here is timed: the figures themselves come only from `make bench` (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.loadgen import Plan, encode_request
+from bench.report import END_MARKER, START_MARKER, Figure, Report, Target
+
+
+def test_it_imports_every_harness_module() -> None:
+    for name in (
+        "bench.run",
+        "bench.loadgen",
+        "bench.report",
+        "bench.seed",
+        "bench.urls",
+        "bench.steps",
+    ):
+        assert importlib.import_module(name)
+
+
+def test_it_interpolates_percentiles() -> None:
+    ordered = [float(n) for n in range(1, 101)]
+    assert report.percentile(ordered, 50) == pytest.approx(50.5)
+    assert report.percentile(ordered, 95) == pytest.approx(95.05)
+    assert report.percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError):
+        report.percentile([], 50)
+
+
+def test_it_divides_by_the_baseline_and_refuses_a_missing_one() -> None:
+    assert report.ratio(400.0, 1000.0) == pytest.approx(0.4)
+    assert report.ratio(400.0, 0.0) is None
+    assert report.ratio(None, 1000.0) is None
+
+
+def test_it_judges_targets_in_both_directions() -> None:
+    assert Target(">=", 0.5).met(0.5) is True
+    assert Target(">=", 0.5).met(0.49) is False
+    assert Target("<=", 1.5).met(1.6) is False
+    assert Target("<", 2.0).met(1.99) is True
+    assert Target("<", 2.0).met(None) is None
+    assert str(Target("<=", 50.0, " MB")) == "≤ 50 MB"
+
+
+def test_it_renders_a_row_per_figure_with_its_verdict() -> None:
+    figures = [
+        Figure(
+            name="intake",
+            measured="250 req/s",
+            baseline="hello 1,000 req/s",
+            value=0.25,
+            target=Target(">=", 0.5),
+        ),
+        Figure(
+            name="queries",
+            measured="9 / 9",
+            value_text="constant",
+            target_text="constant",
+            met_override=True,
+        ),
+        Figure(name="lag median", measured="30.0 ms"),
+    ]
+    text = report.render_results(
+        Report(
+            figures=figures,
+            machine={"cores": "2", "PostgreSQL": "15.20"},
+            date="2026-11-24 07:00 UTC",
+            command="make bench",
+            mode="quick",
+            skipped=["sweep: not built yet"],
+        )
+    )
+    assert "| intake | 250 req/s | hello 1,000 req/s | 0.25 | ≥ 0.5 | **no** |" in text
+    assert "| queries | 9 / 9 | — | constant | constant | yes |" in text
+    assert "| lag median | 30.0 ms | — | n/a | — | — |" in text
+    assert "cores: 2; PostgreSQL: 15.20" in text
+    assert "`make bench`" in text
+    assert "- sweep: not built yet" in text
+
+
+def test_it_rewrites_only_the_generated_section(tmp_path: Path) -> None:
+    path = tmp_path / "BENCHMARKS.md"
+    report.write_benchmarks(path, "first table")
+    notes = "\n## Profile notes\n\nThe inbox spends its time in template rendering.\n"
+    path.write_text(path.read_text().split("## Profile notes")[0] + notes.lstrip("\n"))
+
+    report.write_benchmarks(path, "second table")
+
+    text = path.read_text()
+    assert "second table" in text and "first table" not in text
+    assert "The inbox spends its time in template rendering." in text
+    assert text.count(START_MARKER) == 1 and text.count(END_MARKER) == 1
+
+
+def test_it_keeps_a_hand_written_file_without_markers(tmp_path: Path) -> None:
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("Notes written before the harness existed.\n")
+    report.write_benchmarks(path, "the table")
+    text = path.read_text()
+    assert "the table" in text and "Notes written before the harness existed." in text
+
+
+def test_the_load_generator_writes_plain_http_requests() -> None:
+    plan = Plan({"base_url": "http://127.0.0.1:8123", "items": [{"path": "/x"}]})
+    raw = encode_request(
+        plan, {"method": "POST", "path": "/api", "headers": {"A": "b"}}, '{"n": 1}'
+    )
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"POST /api HTTP/1.1\r\nHost: 127.0.0.1:8123\r\nConnection: close")
+    assert b"Content-Length: 8" in head and b"A: b" in head
+    assert body == b'{"n": 1}'
