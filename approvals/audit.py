@@ -41,7 +41,14 @@ def compute_entry_hash(
 
 
 def decision_fingerprint(decision: Any) -> dict[str, Any]:
-    """The fields of a Decision that the chain vouches for (tampering with any of them shows)."""
+    """The fields of a Decision that the chain vouches for (tampering with any of them shows).
+
+    `is_final` is left out on purpose: an approval that completes the last stage's quorum is
+    flagged final only after its vote has been counted (after this entry was written), so the
+    flag would read differently at write time and at verify time. Finality is on the chain
+    anyway: the `approved` / `rejected` / … entry that follows the decision. `entry_hash` is the
+    chain's own value, checked separately by `audit_verify`.
+    """
     return {
         "stage": decision.stage,
         "outcome": decision.outcome,
@@ -54,5 +61,4 @@ def decision_fingerprint(decision: Any) -> dict[str, Any]:
         "payload_changes": decision.payload_changes,
         "policy_version": decision.policy_version,
         "rule": decision.rule,
-        "is_final": decision.is_final,
     }
