@@ -9,9 +9,19 @@ run code. Grammar:
 `field` is a dotted path into the payload ("customer.tier", "lines.0.sku"); a leading
 "payload." is accepted. Operators: lt lte gt gte eq ne in not_in contains exists.
 
+Values compare as JSON does: 1 == 1.0, but true is not 1 and "1" is not 1. Ordering (lt, lte,
+gt, gte) compares numbers with numbers and strings with strings; anything else cannot be
+answered.
+
 The first rule that matches wins; no match means a human decides. A rule that cannot be
-evaluated (its field is missing, or holds a value of another type) never raises: the request
-goes to a human, and the route says why.
+evaluated (its field is missing, or holds a value of another type) or that is malformed never
+raises: the request goes to a human, and the route says why. `all` and `any` use three-valued
+logic, so a branch that cannot be answered does not matter when another branch settles the
+result (`any` with one true branch is true; `all` with one false branch is false).
+
+Every function here accepts any JSON value for any argument and either returns or raises
+`ConditionError` (the condition is wrong) or `CannotEvaluate` (the payload cannot answer it);
+`route` raises nothing at all.
 """
 
 from __future__ import annotations
@@ -26,7 +36,9 @@ Action = Literal["approve", "reject", "human"]
 ORDER_OPS = frozenset({"lt", "lte", "gt", "gte"})
 OPERATORS = frozenset({"lt", "lte", "gt", "gte", "eq", "ne", "in", "not_in", "contains", "exists"})
 ACTIONS = frozenset({"approve", "reject", "human"})
+COMBINATORS = ("all", "any", "not")
 MAX_DEPTH = 16
+MAX_PATH_LENGTH = 255
 
 
 class ConditionError(ValueError):
@@ -73,17 +85,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _strip_prefix(path: str) -> str:
+    return path[len("payload.") :] if path.startswith("payload.") else path
+
+
 def resolve_path(payload: Any, path: str) -> Any:
-    """The value at a dotted path, or _MISSING."""
-    if path.startswith("payload."):
-        path = path[len("payload.") :]
+    """The value at a dotted path, or _MISSING. List items are addressed by ASCII digits."""
     current = payload
-    for part in path.split("."):
+    for part in _strip_prefix(path).split("."):
         if isinstance(current, Mapping):
             if part not in current:
                 return _MISSING
             current = current[part]
-        elif isinstance(current, list) and part.isdigit():
+        # str.isdigit() is true for "²" too, which int() refuses: insist on ASCII digits.
+        elif isinstance(current, list) and part.isascii() and part.isdigit():
             index = int(part)
             if index >= len(current):
                 return _MISSING
@@ -94,18 +109,30 @@ def resolve_path(payload: Any, path: str) -> Any:
 
 
 def _json_equal(left: Any, right: Any) -> bool:
-    # JSON has one number type but a separate boolean: 1 == 1.0, True != 1.
-    if isinstance(left, bool) or isinstance(right, bool):
-        return isinstance(left, bool) and isinstance(right, bool) and left == right
-    if _is_number(left) and _is_number(right):
-        return bool(left == right)
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, list):
-        return len(left) == len(right) and all(map(_json_equal, left, right))
-    if isinstance(left, dict):
-        return left.keys() == right.keys() and all(_json_equal(left[k], right[k]) for k in left)
-    return bool(left == right)
+    """JSON equality: one number type (1 == 1.0) but a separate boolean (true != 1).
+
+    Iterative, so a deeply nested value cannot exhaust the interpreter's stack.
+    """
+    pending = [(left, right)]
+    while pending:
+        a, b = pending.pop()
+        if isinstance(a, bool) or isinstance(b, bool):
+            if not (isinstance(a, bool) and isinstance(b, bool) and a == b):
+                return False
+        elif _is_number(a) and _is_number(b):
+            if a != b:
+                return False
+        elif isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                return False
+            pending.extend(zip(a, b, strict=True))
+        elif isinstance(a, Mapping) and isinstance(b, Mapping):
+            if a.keys() != b.keys():
+                return False
+            pending.extend((a[key], b[key]) for key in a)
+        elif type(a) is not type(b) or a != b:
+            return False
+    return True
 
 
 def validate_condition(condition: Any, depth: int = 0) -> None:
@@ -114,11 +141,11 @@ def validate_condition(condition: Any, depth: int = 0) -> None:
         raise ConditionError(f"conditions may nest at most {MAX_DEPTH} levels")
     if not isinstance(condition, Mapping):
         raise ConditionError("a condition must be an object")
-    combinators = [key for key in ("all", "any", "not") if key in condition]
+    combinators = [key for key in COMBINATORS if key in condition]
     if combinators:
-        if len(condition) != 1:
-            raise ConditionError(f"'{combinators[0]}' must be the only key of its object")
         key = combinators[0]
+        if len(condition) != 1:
+            raise ConditionError(f"'{key}' must be the only key of its object")
         inner = condition[key]
         if key == "not":
             validate_condition(inner, depth + 1)
@@ -132,10 +159,16 @@ def validate_condition(condition: Any, depth: int = 0) -> None:
     if unknown:
         raise ConditionError(f"unknown keys: {', '.join(sorted(map(str, unknown)))}")
     path = condition.get("field")
-    if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
+    if (
+        not isinstance(path, str)
+        or not path
+        or len(path) > MAX_PATH_LENGTH
+        or any(not part for part in _strip_prefix(path).split("."))
+    ):
         raise ConditionError("'field' must be a dotted payload path such as 'amount'")
     op = condition.get("op")
-    if op not in OPERATORS:
+    # isinstance first: an op that is a list or an object is not hashable.
+    if not isinstance(op, str) or op not in OPERATORS:
         raise ConditionError(f"'op' must be one of {', '.join(sorted(OPERATORS))}")
     if op == "exists":
         if not isinstance(condition.get("value", True), bool):
@@ -146,31 +179,84 @@ def validate_condition(condition: Any, depth: int = 0) -> None:
     value = condition["value"]
     if op in ORDER_OPS and not (_is_number(value) or isinstance(value, str)):
         raise ConditionError(f"'{op}' compares with a number or a string")
-    if _is_number(value) and not math.isfinite(value):
+    # Only floats can be NaN or infinite; math.isfinite() on a huge int would overflow.
+    if isinstance(value, float) and not math.isfinite(value):
         raise ConditionError("'value' must be a finite number")
     if op in {"in", "not_in"} and not isinstance(value, list):
         raise ConditionError(f"'{op}' takes a list of values")
 
 
-def evaluate(condition: Any, payload: Any, depth: int = 0) -> bool:
-    """True or False for a valid condition; CannotEvaluate when the payload cannot answer it."""
-    if depth > MAX_DEPTH:
-        raise ConditionError(f"conditions may nest at most {MAX_DEPTH} levels")
-    if not isinstance(condition, Mapping):
-        raise ConditionError("a condition must be an object")
-    if "all" in condition:
-        return all(evaluate(item, payload, depth + 1) for item in condition["all"])
-    if "any" in condition:
-        return any(evaluate(item, payload, depth + 1) for item in condition["any"])
-    if "not" in condition:
-        return not evaluate(condition["not"], payload, depth + 1)
+def validate_action(action: Any) -> None:
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise ConditionError(f"'action' must be one of {', '.join(sorted(ACTIONS))}")
 
+
+def validate_rule(rule: RuleSpec) -> None:
+    """What the admin and the installer check before saving a rule."""
+    validate_action(rule.action)
+    validate_condition(rule.condition)
+
+
+def validate_stage_condition(condition: Any) -> None:
+    """A stage condition may be empty (the stage always runs) or a condition."""
+    if condition in (None, {}):
+        return
+    validate_condition(condition)
+
+
+def policy_problems(rules: Sequence[RuleSpec], stages: Sequence[StageSpec]) -> list[str]:
+    """Every problem in a policy's rules and stages, one readable line each; [] when sound."""
+    problems: list[str] = []
+    for number, rule in enumerate(rules, start=1):
+        try:
+            validate_rule(rule)
+        except ConditionError as exc:
+            problems.append(f"Rule {number} ({rule.name!r}): {exc}")
+    for stage in stages:
+        try:
+            validate_stage_condition(stage.condition)
+        except ConditionError as exc:
+            problems.append(f"Stage {stage.position} ({stage.group!r}): {exc}")
+    if not stages:
+        problems.append("The policy has no stage: a request sent to a human would have no group.")
+    return problems
+
+
+def evaluate(condition: Any, payload: Any) -> bool:
+    """True or False; ConditionError for a malformed condition; CannotEvaluate when the
+    payload cannot answer it."""
+    validate_condition(condition)
+    return _evaluate(condition, payload)
+
+
+def _evaluate(condition: Mapping[str, Any], payload: Any) -> bool:
+    # The condition is valid here (evaluate() checked it), so every key lookup is safe.
+    if "all" in condition or "any" in condition:
+        wanted = "any" in condition
+        items = condition["any"] if wanted else condition["all"]
+        unknown: CannotEvaluate | None = None
+        for item in items:
+            try:
+                if _evaluate(item, payload) is wanted:
+                    return wanted
+            except CannotEvaluate as exc:
+                unknown = unknown or exc
+        if unknown is not None:
+            raise unknown
+        return not wanted
+    if "not" in condition:
+        return not _evaluate(condition["not"], payload)
+    return _evaluate_leaf(condition, payload)
+
+
+def _evaluate_leaf(condition: Mapping[str, Any], payload: Any) -> bool:
     path, op = condition["field"], condition["op"]
+    shown = f"payload.{_strip_prefix(path)}"
     actual = resolve_path(payload, path)
     if op == "exists":
         return (actual is not _MISSING) == condition.get("value", True)
     if actual is _MISSING:
-        raise CannotEvaluate(f"payload.{path.removeprefix('payload.')} is missing")
+        raise CannotEvaluate(f"{shown} is missing")
     expected = condition["value"]
 
     if op == "eq":
@@ -188,15 +274,14 @@ def evaluate(condition: Any, payload: Any, depth: int = 0) -> bool:
             return any(_json_equal(item, expected) for item in actual)
         if isinstance(actual, Mapping) and isinstance(expected, str):
             return expected in actual
-        raise CannotEvaluate(f"payload.{path} is not a list or a string")
+        raise CannotEvaluate(f"{shown} is {_type_name(actual)}, not a list or a string")
     # Ordering: numbers with numbers, strings with strings; anything else cannot be compared.
-    if (_is_number(actual) and _is_number(expected)) or (
+    comparable = (_is_number(actual) and _is_number(expected)) or (
         isinstance(actual, str) and isinstance(expected, str)
-    ):
-        pass
-    else:
+    )
+    if not comparable:
         raise CannotEvaluate(
-            f"payload.{path} is {_type_name(actual)}, not comparable with {_type_name(expected)}"
+            f"{shown} is {_type_name(actual)}, not comparable with {_type_name(expected)}"
         )
     if op == "lt":
         return bool(actual < expected)
@@ -223,7 +308,8 @@ def _type_name(value: Any) -> str:
 
 def select_stages(stages: Sequence[StageSpec], payload: Any) -> list[StageSpec]:
     """The stages this payload runs through, in order. A stage whose condition cannot be
-    answered runs (the cautious choice); a request always gets at least the first stage."""
+    answered, or is malformed, runs (the cautious choice); a request always gets at least the
+    first stage."""
     chosen: list[StageSpec] = []
     for stage in stages:
         if stage.condition in (None, {}):
@@ -243,31 +329,22 @@ def route(rules: Sequence[RuleSpec], stages: Sequence[StageSpec], payload: Any) 
     """The first matching rule decides; no match, or a rule that cannot be answered, is human."""
     for rule in rules:
         try:
+            validate_action(rule.action)
             matched = evaluate(rule.condition, payload)
         except CannotEvaluate as exc:
-            return RouteResult(
-                action="human",
-                rule=rule.name,
-                reason=f"Rule '{rule.name}' could not be evaluated ({exc}); sent to a human.",
-                stages=select_stages(stages, payload),
-            )
+            return _human(rule, stages, payload, f"could not be evaluated ({exc})")
         except ConditionError as exc:
-            return RouteResult(
-                action="human",
-                rule=rule.name,
-                reason=f"Rule '{rule.name}' is malformed ({exc}); sent to a human.",
-                stages=select_stages(stages, payload),
-            )
+            return _human(rule, stages, payload, f"is malformed ({exc})")
         if not matched:
             continue
-        action: Action = rule.action if rule.action in ACTIONS else "human"  # type: ignore[assignment]
-        if action == "human":
+        if rule.action == "human":
             return RouteResult(
                 action="human",
                 rule=rule.name,
                 reason=f"Rule '{rule.name}' sends it to a human.",
                 stages=select_stages(stages, payload),
             )
+        action: Action = "approve" if rule.action == "approve" else "reject"
         verb = "approved" if action == "approve" else "rejected"
         return RouteResult(
             action=action, rule=rule.name, reason=f"Auto-{verb} by rule '{rule.name}'."
@@ -275,5 +352,14 @@ def route(rules: Sequence[RuleSpec], stages: Sequence[StageSpec], payload: Any) 
     return RouteResult(
         action="human",
         reason="No rule matched; sent to a human.",
+        stages=select_stages(stages, payload),
+    )
+
+
+def _human(rule: RuleSpec, stages: Sequence[StageSpec], payload: Any, why: str) -> RouteResult:
+    return RouteResult(
+        action="human",
+        rule=rule.name,
+        reason=f"Rule '{rule.name}' {why}; sent to a human.",
         stages=select_stages(stages, payload),
     )

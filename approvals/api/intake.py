@@ -1,0 +1,96 @@
+"""From a parsed POST body to the arguments of `approval_submit`, or a 422 naming each field.
+
+Order: the body's shape (RequestIn: types, limits, unknown fields), then the policy (unknown:
+`errors[0].field == "policy"`), then what needs the policy or the network: the payload schema
+and the callback URL's SSRF guard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pydantic
+
+from approvals.api.problems import validation_problem
+from approvals.api.schemas import RequestIn
+from approvals.models import ApprovalRequest, Policy
+from approvals.netguard import UnsafeCallbackURL, check_callback_url
+from approvals.payload_schema import validate_payload
+
+ALLOWED_FIELDS = ", ".join(RequestIn.model_fields)
+
+
+@dataclass(frozen=True)
+class Intake:
+    policy: Policy
+    title: str
+    payload: dict[str, Any]
+    summary: str
+    external_id: str
+    callback_url: str
+    requested_by: str
+    due_at: datetime | None
+
+    def submit_kwargs(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def intake_validate(document: dict[str, Any]) -> Intake:
+    try:
+        data = RequestIn.model_validate(document)
+    except pydantic.ValidationError as exc:
+        raise validation_problem(pydantic_errors(exc)) from None
+    policy = Policy.objects.filter(slug=data.policy, is_active=True).first()
+    if policy is None:
+        raise validation_problem([("policy", f"There is no active policy {data.policy!r}.")])
+    errors = [(e.field, e.message) for e in validate_payload(policy.payload_schema, data.payload)]
+    if data.callback_url:
+        try:
+            check_callback_url(data.callback_url)
+        except UnsafeCallbackURL as exc:
+            errors.append(("callback_url", exc.message))
+    if errors:
+        raise validation_problem(errors)
+    return Intake(
+        policy=policy,
+        title=data.title,
+        payload=data.payload,
+        summary=data.summary or "",
+        external_id=data.external_id or "",
+        callback_url=data.callback_url or "",
+        requested_by=data.requested_by or "",
+        due_at=data.due_at,
+    )
+
+
+def resubmission_of(intake: Intake) -> ApprovalRequest | None:
+    """The request this one resubmits: the latest for the same policy and external_id, when
+    that one ended in changes_requested (CONTRACT §2, previous_id)."""
+    if not intake.external_id:
+        return None
+    latest = (
+        ApprovalRequest.objects.filter(policy=intake.policy, external_id=intake.external_id)
+        .order_by("-created_at", "-id")
+        .only("pk", "status")
+        .first()
+    )
+    if latest is not None and latest.status == ApprovalRequest.Status.CHANGES_REQUESTED:
+        return latest
+    return None
+
+
+def pydantic_errors(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = f"Unknown field; the fields are: {ALLOWED_FIELDS}."
+        elif kind == "missing":
+            message = "This field is required."
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+        errors.append((field, message))
+    return errors

@@ -1,0 +1,179 @@
+"""The four operations of CONTRACT §2 on /api/v1/requests.
+
+Each view: read and check its input, one selector or service, one serializer. Errors are raised
+as `Problem`s or service exceptions and rendered as problem+json by the handlers in
+`approvals.api`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from approvals.api.body import read_json_object
+from approvals.api.intake import intake_validate, resubmission_of
+from approvals.api.problems import MALFORMED, Problem
+from approvals.api.schemas import (
+    ProblemOut,
+    RequestDetailOut,
+    RequestFilters,
+    RequestOut,
+    RequestPage,
+)
+from approvals.api.selectors import (
+    approval_decisions,
+    approval_final_decision,
+    approval_get_for_caller,
+    approvals_page,
+)
+from approvals.idempotency import (
+    MAX_KEY_LENGTH,
+    StoredResponse,
+    body_fingerprint,
+    idempotency_replay,
+    idempotency_run,
+)
+from approvals.models import ApiToken
+from approvals.serializers import request_data, request_detail_data
+from approvals.services import approval_cancel, approval_submit
+
+router = Router(tags=["requests"])
+
+ERRORS = {code: ProblemOut for code in (400, 401, 404, 409, 413, 415, 422)}
+
+CREATE_DESCRIPTION = """\
+Create a request; the policy routes it at once. A rule that decides it returns `route: auto`
+with the decision filled in; otherwise it waits for a human (`route: human`).
+
+**Idempotency.** Send an `Idempotency-Key` (at most 255 characters) to make retries safe: the
+same key with the same body within 24 hours returns the first response again, status and body,
+with the header `Idempotent-Replayed: true`, and creates nothing. The same key with a different
+body is a 422. Only a created request is remembered: after a 4xx you may retry with the key.
+
+**One open request per external_id.** A second open request with the same `policy` and
+`external_id` is a 409 whose `existing_id` names the open one. When the latest request for that
+pair ended in `changes_requested`, the new one is its resubmission: its `previous_id` points at
+the old request.
+
+**Strict input.** At most 256 KiB of UTF-8 JSON; no NaN or Infinity, no duplicate keys, no NUL
+characters; `payload` nests at most 32 levels; unknown fields are a 422, not ignored.
+"""
+
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "description": "Makes retries safe for 24 hours (see above).",
+}
+
+
+def json_response(status: int, data: Any) -> HttpResponse:
+    return HttpResponse(
+        json.dumps(data, ensure_ascii=False).encode(),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def _stored_as_http(stored: StoredResponse, *, replayed: bool) -> HttpResponse:
+    response = HttpResponse(stored.body, status=stored.status, content_type="application/json")
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise Problem(
+            400,
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            type=MALFORMED,
+            errors=[("Idempotency-Key", f"1 to {MAX_KEY_LENGTH} printable characters")],
+        )
+    return key
+
+
+def _actor(request: HttpRequest) -> str:
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    return f"api:{token.name}"
+
+
+@router.post(
+    "/requests",
+    response={201: RequestOut, **ERRORS},
+    summary="Ask for a decision",
+    description=CREATE_DESCRIPTION,
+    openapi_extra={
+        "parameters": [IDEMPOTENCY_HEADER],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestIn"}}},
+        },
+    },
+)
+def create_request(request: HttpRequest) -> HttpResponse:
+    key = _idempotency_key(request)
+    document = read_json_object(request)
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    fingerprint = body_fingerprint(document) if key else ""
+    if key and (replay := idempotency_replay(token=token, key=key, fingerprint=fingerprint)):
+        return _stored_as_http(replay, replayed=True)
+    intake = intake_validate(document)
+
+    def submit() -> StoredResponse:
+        approval = approval_submit(
+            **intake.submit_kwargs(), previous=resubmission_of(intake), actor=_actor(request)
+        )
+        data = request_data(approval, final=approval_final_decision(approval))
+        return StoredResponse(status=201, body=json.dumps(data, ensure_ascii=False).encode())
+
+    if not key:
+        return _stored_as_http(submit(), replayed=False)
+    stored, replayed = idempotency_run(
+        token=token, key=key, fingerprint=fingerprint, produce=submit
+    )
+    return _stored_as_http(stored, replayed=replayed)
+
+
+@router.get(
+    "/requests",
+    response={200: RequestPage, 401: ProblemOut, 422: ProblemOut},
+    summary="List requests, newest first",
+    description="Keyset-paginated: pass `next` back as `cursor`. `limit` is 1 to 200 (50).",
+)
+def list_requests(request: HttpRequest, filters: Query[RequestFilters]) -> HttpResponse:
+    page, next_cursor = approvals_page(filters=filters)
+    results = [
+        request_data(approval, final=(approval.final_decisions or [None])[-1])  # type: ignore[attr-defined]
+        for approval in page
+    ]
+    return json_response(200, {"results": results, "next": next_cursor})
+
+
+@router.get(
+    "/requests/{id}",
+    response={200: RequestDetailOut, 401: ProblemOut, 404: ProblemOut},
+    summary="One request, with every decision so far",
+)
+def get_request(request: HttpRequest, id: str) -> HttpResponse:
+    approval = approval_get_for_caller(pk=id)
+    return json_response(200, request_detail_data(approval, decisions=approval_decisions(approval)))
+
+
+@router.post(
+    "/requests/{id}/cancel",
+    response={200: RequestOut, 401: ProblemOut, 404: ProblemOut, 409: ProblemOut},
+    summary="Withdraw a pending request",
+    description="200 with the cancelled request; a request that is already final is a 409.",
+)
+def cancel_request(request: HttpRequest, id: str) -> HttpResponse:
+    approval = approval_get_for_caller(pk=id)
+    approval = approval_cancel(approval=approval, actor=_actor(request))
+    return json_response(200, request_data(approval, final=None))
