@@ -59,6 +59,8 @@ def test_the_on_commit_kick_reaches_the_receiver_in_a_second_or_two(
     celery_worker: Callable[..., Worker], submit: Any, reviewer: Any, receiver: Receiver
 ) -> None:
     celery_worker()
+    deliver_webhooks.delay()  # warm the worker up (imports, database connection), as in production
+    time.sleep(1.0)
     started = time.monotonic()
     event = decide_with_callback(submit, reviewer, receiver)
     (got,) = receiver.wait_for(1, timeout=3)
