@@ -262,11 +262,25 @@ class ReviewerProfileAdmin(SimpleHistoryAdmin):
         "delegate",
         "daily_digest",
         "fatigue_flagged_at",
+        "fatigue_reason",
     ]
-    list_filter = ["daily_digest"]
+    list_filter = ["daily_digest", ("fatigue_flagged_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user", "delegate"]
     search_fields = ["user__username", "user__email"]
     raw_id_fields = ["user", "delegate"]
+    # The flag is set by the fatigue check and cleared only by this action (issue 6), so the
+    # clearing is audited and the old decisions stop counting.
+    readonly_fields = ["fatigue_flagged_at", "fatigue_reason", "fatigue_cleared_at"]
+    actions = ["clear_fatigue_flag"]
+
+    @admin.action(description="Clear the fatigue flag", permissions=["change"])
+    def clear_fatigue_flag(self, request: HttpRequest, queryset: QuerySet[ReviewerProfile]) -> None:
+        from approvals.services.reviewers import reviewer_clear_fatigue
+
+        cleared = 0
+        for profile in queryset.filter(fatigue_flagged_at__isnull=False).select_related("user"):
+            cleared += reviewer_clear_fatigue(user=profile.user, actor=request.user.get_username())
+        self.message_user(request, f"Cleared {cleared} fatigue flag(s).", messages.SUCCESS)
 
 
 # --- Requests and decisions (read-only) ---------------------------------------------------------

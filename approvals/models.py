@@ -128,6 +128,8 @@ class ReviewerProfile(models.Model):
     daily_digest = models.BooleanField(default=False)
     fatigue_flagged_at = models.DateTimeField(null=True, blank=True)
     fatigue_reason = models.CharField(max_length=300, blank=True)
+    # Decisions before this moment no longer count towards a new fatigue flag.
+    fatigue_cleared_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     def __str__(self) -> str:

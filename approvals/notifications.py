@@ -219,3 +219,46 @@ def send_digests() -> int:
             message.attach_alternative(render_to_string("emails/digest.html", context), "text/html")
             sent += _send(notification, message)
     return sent
+
+
+def notify_managers_of_fatigue(*, user_id: int, flagged_at: Any) -> int:
+    """Email every manager (the Managers group) that a reviewer was flagged for fatigue.
+
+    Once per manager and flag: the key names the flag's moment, so a cleared and later renewed
+    flag is news again, but a second run for the same flag sends nothing (added for issue 6).
+    """
+    reviewer = get_user_model().objects.select_related("reviewer_profile").get(pk=user_id)
+    profile = reviewer.reviewer_profile
+    managers = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name="Managers")
+        .exclude(email="")
+        .order_by("pk")
+    )
+    stamp = flagged_at.isoformat() if flagged_at else "unknown"
+    admin_url = f"{settings.SITE_URL}/admin/approvals/reviewerprofile/{profile.pk}/change/"
+    body = (
+        f"{reviewer.get_username()} was flagged for possible rubber-stamping.\n\n"
+        f"{profile.fatigue_reason}\n\n"
+        "New work goes to other reviewers first until a manager clears the flag in the admin:\n"
+        f"{admin_url}\n"
+    )
+    sent = 0
+    with get_connection() as connection:
+        for manager in managers:
+            notification = _claim(
+                key=f"fatigue:{reviewer.pk}:{stamp}:{manager.pk}"[:200],
+                kind=Kind.FATIGUE,
+                recipient=manager,
+            )
+            if notification is None:
+                continue
+            message = EmailMultiAlternatives(
+                subject=f"Reviewer flagged for fatigue: {reviewer.get_username()}",
+                body=body,
+                to=[manager.email],
+                headers={"Auto-Submitted": "auto-generated"},
+                connection=connection,
+            )
+            sent += _send(notification, message)
+    return sent

@@ -3,25 +3,51 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
+# Global limits come from settings: CELERY_TASK_SOFT_TIME_LIMIT (240 s, raises
+# SoftTimeLimitExceeded inside the task so a sweep can stop between rows) and
+# CELERY_TASK_TIME_LIMIT (300 s, the worker kills the task). Sweeps are bounded in batches well
+# inside them; a killed run leaves claimed rows to be retried when their lease runs out.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# The whole beat schedule, in one place (STYLE.md 15). Run exactly one beat process: every task
-# below is idempotent, but a second beat would double the load for nothing. django-celery-beat
-# copies these entries into its tables, where managers can pause or retune them in the admin.
+
+def _seconds(name: str, default: float) -> float:
+    # Tests (a real worker with beat) shorten the intervals through the environment.
+    value = os.environ.get(name, "")
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number of seconds") from None
+
+
+# The whole beat schedule, in one place (STYLE.md 15). Run EXACTLY ONE beat process
+# (`celery -A config beat`, or `-B` on a single worker): every task below is idempotent and safe
+# on two workers at once, but a second beat would double the load for nothing.
+# django-celery-beat copies these entries into its tables at start-up, where managers can pause
+# or retune them in the admin.
 app.conf.beat_schedule = {
-    # Reminders, escalations and expiries that have come due. Selects only due rows (indexed),
-    # so a run costs what is due, not what is pending.
-    "sweep-slas": {"task": "approvals.tasks.sweep_slas", "schedule": 30.0},
+    # Reminders, escalations and expiries that have come due. Selects only due rows through the
+    # partial index req_sla_check_due, so a run costs what is due, not what is pending.
+    "sweep-slas": {
+        "task": "approvals.tasks.sweep_slas",
+        "schedule": _seconds("SWEEP_INTERVAL_SECONDS", 30.0),
+    },
     # Round-robin / least-loaded assignment of waiting work, and re-routing away members' work.
-    "distribute-work": {"task": "approvals.tasks.distribute_work", "schedule": 60.0},
+    "distribute-work": {
+        "task": "approvals.tasks.distribute_work",
+        "schedule": _seconds("DISTRIBUTE_INTERVAL_SECONDS", 60.0),
+    },
     # The outbox safety net: decisions kick their own delivery on commit; this picks up
     # retries that have come due and anything a broker outage left behind.
-    "deliver-webhooks": {"task": "approvals.tasks.deliver_webhooks", "schedule": 10.0},
+    "deliver-webhooks": {
+        "task": "approvals.tasks.deliver_webhooks",
+        "schedule": _seconds("DELIVER_INTERVAL_SECONDS", 10.0),
+    },
     # Idempotency keys are honoured for 24 h (CONTRACT §2); older records are purged hourly.
     "purge-idempotency-records": {
         "task": "approvals.tasks.purge_idempotency_records",
@@ -29,9 +55,9 @@ app.conf.beat_schedule = {
     },
     # Reviewers whose recent decisions look like rubber-stamping are flagged to managers.
     "flag-fatigue": {"task": "approvals.tasks.flag_fatigue", "schedule": 900.0},
-    # The opt-in daily digest of pending work, at 07:00 UTC.
+    # The opt-in daily digest of pending work, at 07:00 UTC (once a day per reviewer, by key).
     "daily-digest": {
         "task": "approvals.tasks.send_daily_digests",
-        "schedule": 86400.0,
+        "schedule": crontab(hour=7, minute=0),
     },
 }

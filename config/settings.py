@@ -209,6 +209,18 @@ WEBHOOK_RETRY_SCHEDULE = [
 WEBHOOK_LEASE_SECONDS = envint("WEBHOOK_LEASE_SECONDS", 60)
 WEBHOOK_BATCH_SIZE = envint("WEBHOOK_BATCH_SIZE", 100)
 API_MAX_BODY_BYTES = 256 * 1024
+# SLA sweep and distribution (issue 6): rows per claimed batch, batches per run, and how long a
+# claimed row waits before a retry if its check fails or the worker dies.
+SLA_SWEEP_BATCH_SIZE = envint("SLA_SWEEP_BATCH_SIZE", 100)
+SLA_SWEEP_MAX_BATCHES = envint("SLA_SWEEP_MAX_BATCHES", 10)
+SLA_SWEEP_RETRY_SECONDS = envint("SLA_SWEEP_RETRY_SECONDS", 300)
+DISTRIBUTE_BATCH_SIZE = envint("DISTRIBUTE_BATCH_SIZE", 200)
+# Fatigue: a reviewer whose last FATIGUE_WINDOW decisions include at least FATIGUE_MIN_RATIO
+# approvals made within FATIGUE_MAX_SECONDS of receiving the request is flagged to managers.
+FATIGUE_WINDOW = envint("FATIGUE_WINDOW", 20)
+FATIGUE_MAX_SECONDS = envint("FATIGUE_MAX_SECONDS", 5)
+FATIGUE_MIN_RATIO = 0.9
+FATIGUE_LOOKBACK_HOURS = envint("FATIGUE_LOOKBACK_HOURS", 24)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # the API enforces its own 256 KiB limit with a 413
 
 # --- Security ---------------------------------------------------------------------------------
