@@ -133,6 +133,35 @@ def test_post_with_the_csrf_token_from_the_page_decides(
     assert pending.status == ApprovalRequest.Status.APPROVED
 
 
+def test_a_browser_post_with_origin_null_and_the_csrf_token_decides(
+    pending: ApprovalRequest, token: str
+) -> None:
+    # Referrer-Policy: no-referrer makes Chromium send `Origin: null` with the form (found by
+    # the end-to-end test); the CSRF token still protects the POST.
+    client = Client(enforce_csrf_checks=True)
+    csrf = client.get(link(token)).context["csrf_token"]
+    response = client.post(
+        link(token), {"approval": str(pending.pk), "csrfmiddlewaretoken": csrf}, HTTP_ORIGIN="null"
+    )
+    assert response.status_code == 200
+    pending.refresh_from_db()
+    assert pending.status == ApprovalRequest.Status.APPROVED
+
+
+@pytest.mark.parametrize(
+    ("origin", "with_token"), [("null", False), ("https://evil.example", True)]
+)
+def test_a_post_with_a_null_origin_and_no_token_or_a_foreign_origin_is_refused(
+    pending: ApprovalRequest, token: str, origin: str, with_token: bool
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    csrf = client.get(link(token)).context["csrf_token"]
+    data = {"approval": str(pending.pk), **({"csrfmiddlewaretoken": csrf} if with_token else {})}
+    before = snapshot(pending)
+    assert client.post(link(token), data, HTTP_ORIGIN=origin).status_code == 403
+    assert snapshot(pending) == before
+
+
 def test_an_option_that_needs_a_comment_asks_for_it(
     client: Client, pending: ApprovalRequest, reviewer: Any
 ) -> None:
