@@ -107,6 +107,7 @@ def _actor(request: HttpRequest) -> str:
 
 @router.post(
     "/requests",
+    operation_id="createRequest",
     response={201: RequestOut, **ERRORS},
     summary="Ask for a decision",
     description=CREATE_DESCRIPTION,
@@ -115,6 +116,18 @@ def _actor(request: HttpRequest) -> str:
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestIn"}}},
+        },
+        # OpenAPI links: how a generated client (or a stateful tester) follows up on a 201.
+        "responses": {
+            201: {
+                "links": {
+                    name: {"operationId": operation, "parameters": {"id": "$response.body#/id"}}
+                    for name, operation in (
+                        ("GetRequest", "getRequest"),
+                        ("CancelRequest", "cancelRequest"),
+                    )
+                }
+            }
         },
     },
 )
@@ -144,6 +157,7 @@ def create_request(request: HttpRequest) -> HttpResponse:
 
 @router.get(
     "/requests",
+    operation_id="listRequests",
     response={200: RequestPage, 401: ProblemOut, 422: ProblemOut},
     summary="List requests, newest first",
     description="Keyset-paginated: pass `next` back as `cursor`. `limit` is 1 to 200 (50).",
@@ -159,6 +173,7 @@ def list_requests(request: HttpRequest, filters: Query[RequestFilters]) -> HttpR
 
 @router.get(
     "/requests/{id}",
+    operation_id="getRequest",
     response={200: RequestDetailOut, 401: ProblemOut, 404: ProblemOut},
     summary="One request, with every decision so far",
 )
@@ -169,6 +184,7 @@ def get_request(request: HttpRequest, id: str) -> HttpResponse:
 
 @router.post(
     "/requests/{id}/cancel",
+    operation_id="cancelRequest",
     response={200: RequestOut, 401: ProblemOut, 404: ProblemOut, 409: ProblemOut},
     summary="Withdraw a pending request",
     description="200 with the cancelled request; a request that is already final is a 409.",

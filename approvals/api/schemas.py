@@ -27,13 +27,21 @@ EXAMPLE_REQUEST: JsonDict = {
     "payload": {"amount": 120.0, "currency": "USD", "customer": "acme"},
     "requested_by": "zendesk",
 }
+EXAMPLE_ROUTINE_REQUEST: JsonDict = {
+    "policy": "refund-approval",
+    "external_id": "ticket-4412",
+    "title": "Refund for order #4412",
+    "payload": {"amount": 20.0, "currency": "USD", "customer": "acme"},
+}
 
 
 class RequestIn(Schema):
     """A decision an automation asks for. Unknown fields are refused (422), not ignored."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, json_schema_extra={"examples": [EXAMPLE_REQUEST]}
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [EXAMPLE_REQUEST, EXAMPLE_ROUTINE_REQUEST]},
     )
 
     policy: str = Field(min_length=1, max_length=64, description="The policy's slug.")
