@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
@@ -24,6 +25,16 @@ def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+def due_rows(now: datetime) -> QuerySet[ApprovalRequest]:
+    """Pending rows whose next SLA check has come, oldest first: served by the partial index
+    `req_sla_check_due` (its condition is repeated here so the planner can use it)."""
+    return ApprovalRequest.objects.filter(
+        status=Status.PENDING,
+        next_sla_check_at__isnull=False,
+        next_sla_check_at__lte=now,
+    ).order_by("next_sla_check_at")
+
+
 def claim_due(*, now: datetime, limit: int, lease: timedelta) -> list[ApprovalRequest]:
     """Claim up to `limit` due rows for this sweep and return them.
 
@@ -34,15 +45,7 @@ def claim_due(*, now: datetime, limit: int, lease: timedelta) -> list[ApprovalRe
     retried when the lease runs out.
     """
     with transaction.atomic():
-        due = (
-            ApprovalRequest.objects.filter(
-                status=Status.PENDING,
-                next_sla_check_at__isnull=False,
-                next_sla_check_at__lte=now,
-            )
-            .order_by("next_sla_check_at")
-            .select_for_update(skip_locked=True)
-        )
+        due = due_rows(now).select_for_update(skip_locked=True)
         ids = list(due.values_list("pk", flat=True)[:limit])
         if not ids:
             return []

@@ -73,9 +73,7 @@ def test_it_falls_back_to_plain_minutes_without_business_hours() -> None:
 
 def test_it_survives_a_bad_time_zone_or_work_days() -> None:
     start = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-    assert add_business_minutes(group(zone="Mars/Olympus"), start, 60) == start + timedelta(
-        hours=1
-    )
+    assert add_business_minutes(group(zone="Mars/Olympus"), start, 60) == start + timedelta(hours=1)
     every_day = add_business_minutes(group(days=[0, 9, "x"], zone="UTC"), start, 60)  # type: ignore[list-item]
     assert every_day == start + timedelta(hours=1)
 

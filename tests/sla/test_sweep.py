@@ -116,7 +116,9 @@ def test_it_escalates_once_at_the_due_time(
     assert approval.escalated and approval.escalation_count == 1
     assert approval.assigned_group == escalation_group
     assert approval.next_sla_check_at is None
-    assert OutboxEvent.objects.filter(approval=approval, event_type="request.escalated").count() == 1
+    assert (
+        OutboxEvent.objects.filter(approval=approval, event_type="request.escalated").count() == 1
+    )
     assert audit_actions(approval, "escalated") == 1
     assert reminders(approval) == []  # past due: escalated instead of a stale reminder
 
@@ -167,7 +169,9 @@ def test_an_escalate_expiry_escalates_once_more(
     assert approval.status == Status.PENDING
     assert approval.escalation_count == 2
     assert approval.next_sla_check_at is None
-    assert OutboxEvent.objects.filter(approval=approval, event_type="request.escalated").count() == 2
+    assert (
+        OutboxEvent.objects.filter(approval=approval, event_type="request.escalated").count() == 2
+    )
 
 
 def test_a_decided_request_is_never_swept(pending: ApprovalRequest, reviewer: Any) -> None:
@@ -245,9 +249,7 @@ def test_its_queries_follow_the_rows_due_not_the_table(
     ApprovalRequest.objects.filter(pk__in=[a.pk for a in later[:2]]).update(next_sla_check_at=now)
     two_due = _queries_for_sweep(now)
     per_row = two_due - one_due
-    ApprovalRequest.objects.filter(pk__in=[a.pk for a in later[2:52]]).update(
-        next_sla_check_at=now
-    )
+    ApprovalRequest.objects.filter(pk__in=[a.pk for a in later[2:52]]).update(next_sla_check_at=now)
     fifty_due = _queries_for_sweep(now)
     assert fifty_due == one_due + 49 * per_row
     assert per_row <= 15  # lock, mark, audit chain, next check (and their savepoints)
