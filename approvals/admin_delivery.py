@@ -99,7 +99,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["redeliver"]
     inlines = [DeliveryAttemptInline]
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "webhook_id",
         "approval_link",
         "event_type",
@@ -112,7 +112,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
         "created_at",
         "delivered_at",
         "body_pretty",
-    ]
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -167,7 +167,7 @@ def _add_delivery_log_to_request_admin() -> None:
     # gets the delivery log as one more inline.
     request_admin = admin.site._registry.get(ApprovalRequest)
     if request_admin is not None and OutboxEventInline not in request_admin.inlines:
-        request_admin.inlines = [*request_admin.inlines, OutboxEventInline]
+        type(request_admin).inlines = [*request_admin.inlines, OutboxEventInline]
 
 
 _add_delivery_log_to_request_admin()

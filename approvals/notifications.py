@@ -27,7 +27,7 @@ from approvals.models import ApprovalRequest, Decision, DecisionOption, Notifica
 logger = logging.getLogger(__name__)
 
 Kind = Notification.Kind
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     Kind.ASSIGNED: "Decision needed: {title}",
     Kind.REMINDER: "Reminder: {title}",
     Kind.ESCALATED: "Escalated to you: {title}",
@@ -190,12 +190,12 @@ def send_digests() -> int:
         .exclude(email="")
         .order_by("pk")
     )
-    users = list(users)
-    if not users:
+    readers = list(users)
+    if not readers:
         return 0
     sent = 0
     with get_connection() as connection:
-        for user in users:
+        for user in readers:
             pending = _pending_for(user)
             items = list(pending[:DIGEST_LIMIT])
             if not items:

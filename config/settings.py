@@ -201,9 +201,14 @@ CALLBACK_ALLOW_PRIVATE_NETWORKS = envbool("CALLBACK_ALLOW_PRIVATE_NETWORKS", Fal
 DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
 # Callback retries (CONTRACT §3): seconds after each failed attempt, ±20 % jitter; after the
 # last one the event is dead. Tests and the fault drills set a tight schedule through the env.
-WEBHOOK_RETRY_SCHEDULE = [
-    float(s) for s in envlist("WEBHOOK_RETRY_SCHEDULE", ["5", "60", "300", "1800", "7200", "21600", "43200", "86400"])
-]
+try:
+    WEBHOOK_RETRY_SCHEDULE = [
+        float(s) for s in envlist("WEBHOOK_RETRY_SCHEDULE", ["5", "60", "300", "1800", "7200", "21600", "43200", "86400"])
+    ]
+except ValueError:
+    raise ImproperlyConfigured(
+        "WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds, e.g. 5,60,300."
+    ) from None
 # A worker's claim on an event while it posts; a worker killed mid-delivery frees it after this.
 # Must outlast the 10 s request timeout.
 WEBHOOK_LEASE_SECONDS = envint("WEBHOOK_LEASE_SECONDS", 60)
