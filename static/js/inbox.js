@@ -1,0 +1,185 @@
+// Checkpoint inbox: keyboard shortcuts, the SLA countdown ticker, list selection.
+// Everything here is an enhancement: without JavaScript every link and button still works.
+(function () {
+  "use strict";
+
+  const DUE_SOON_MS = 4 * 60 * 60 * 1000; // matches approvals.selectors.DUE_SOON
+  const OUTCOME_KEYS = { a: "approve", r: "reject", c: "request_changes" };
+  let pending = null; // the decision button waiting for confirmation
+
+  const rows = () => Array.from(document.querySelectorAll("#queue [data-row]"));
+  const detail = () => document.querySelector("#detail [data-detail]");
+
+  function isTyping(target) {
+    if (!target || !target.closest) return false;
+    return Boolean(
+      target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']")
+    );
+  }
+
+  // --- selection in the list -------------------------------------------------------------------
+
+  function select(row, focus) {
+    rows().forEach((r) => {
+      r.classList.toggle("is-current", r === row);
+      const link = r.querySelector(".row-link");
+      if (r === row) link.setAttribute("aria-current", "true");
+      else link.removeAttribute("aria-current");
+    });
+    if (row && focus) {
+      row.querySelector(".row-link").focus();
+      row.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function selectById(id) {
+    const row = rows().find((r) => r.dataset.id === id);
+    if (row) select(row, false);
+  }
+
+  function move(step) {
+    const all = rows();
+    if (!all.length) return;
+    const current = all.findIndex((r) => r.classList.contains("is-current"));
+    const next = current === -1 ? (step > 0 ? 0 : all.length - 1) : current + step;
+    select(all[Math.max(0, Math.min(all.length - 1, next))], true);
+  }
+
+  function openSelected() {
+    const row = rows().find((r) => r.classList.contains("is-current"));
+    if (row) row.querySelector(".row-link").click();
+  }
+
+  // --- deciding with a confirm step ------------------------------------------------------------
+
+  function choose(outcome) {
+    const form = document.querySelector("#detail form[data-decide]");
+    if (!form) return;
+    const button = form.querySelector(`button[data-outcome="${outcome}"]`);
+    if (!button) return;
+    const comment = form.querySelector("textarea[name=comment]");
+    if (button.hasAttribute("data-needs-comment") && comment && !comment.value.trim()) {
+      // The service would refuse it: ask for the comment first, in place.
+      comment.focus();
+      comment.setAttribute("placeholder", `${button.dataset.label} needs a comment. Esc, then the key again.`);
+      return;
+    }
+    const value = form.querySelector("input[name=value]");
+    if (button.hasAttribute("data-needs-value") && value && !value.value.trim()) {
+      value.focus();
+      return;
+    }
+    const dialog = document.getElementById("confirm-dialog");
+    if (!dialog) return;
+    pending = button;
+    const title = detail() ? detail().dataset.title : "";
+    dialog.querySelector("#confirm-title").textContent = button.dataset.label;
+    dialog.querySelector("#confirm-text").textContent = `${button.dataset.label}: “${title}”?`;
+    dialog.showModal();
+    dialog.querySelector("[data-confirm-ok]").focus();
+  }
+
+  document.addEventListener("close", (event) => {
+    const dialog = event.target;
+    if (!(dialog instanceof HTMLDialogElement) || dialog.id !== "confirm-dialog") return;
+    const button = pending;
+    pending = null;
+    if (dialog.returnValue === "confirm" && button && button.form) {
+      button.form.requestSubmit(button);
+    }
+  }, true);
+
+  // --- the keyboard -------------------------------------------------------------------------------
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (isTyping(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    if (document.querySelector("dialog[open]")) return; // the dialog owns the keyboard
+    const key = event.key;
+    if (key === "j" || key === "k") {
+      event.preventDefault();
+      move(key === "j" ? 1 : -1);
+    } else if (key === "Enter") {
+      const active = document.activeElement;
+      if (!active || active === document.body || active.classList.contains("row-link")) {
+        event.preventDefault();
+        openSelected();
+      }
+    } else if (key in OUTCOME_KEYS) {
+      event.preventDefault();
+      choose(OUTCOME_KEYS[key]);
+    } else if (key === "/") {
+      const search = document.getElementById("q");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      }
+    } else if (key === "?") {
+      event.preventDefault();
+      const dialog = document.getElementById("shortcuts-dialog");
+      if (dialog) dialog.showModal();
+    }
+  });
+
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest && event.target.closest("[data-open-shortcuts]");
+    if (opener) {
+      const dialog = document.getElementById("shortcuts-dialog");
+      if (dialog) dialog.showModal();
+      return;
+    }
+    const link = event.target.closest && event.target.closest("#queue .row-link");
+    if (link) select(link.closest("[data-row]"), false);
+  });
+
+  // --- after HTMX swaps: keep the list's selection on what the detail pane shows --------------
+
+  document.body.addEventListener("htmx:afterSettle", () => {
+    const shown = detail();
+    if (shown && shown.dataset.id) selectById(shown.dataset.id);
+    // After a decision the next item slides in and the list is redrawn: keep the keyboard on
+    // the list's current row rather than losing focus to <body>.
+    const focused = document.activeElement;
+    if (!focused || focused === document.body || !document.body.contains(focused)) {
+      const current = rows().find((r) => r.classList.contains("is-current"));
+      if (current) current.querySelector(".row-link").focus({ preventScroll: true });
+    }
+    tick();
+  });
+
+  // --- the SLA countdown ------------------------------------------------------------------------
+
+  function span(ms) {
+    const minutes = Math.floor(Math.abs(ms) / 60000);
+    const days = Math.floor(minutes / 1440);
+    const hours = Math.floor((minutes % 1440) / 60);
+    const mins = minutes % 60;
+    if (days) return `${days}d ${hours}h`;
+    if (hours) return `${hours}h ${mins}m`;
+    return mins ? `${mins}m` : "<1m";
+  }
+
+  function tick() {
+    const now = Date.now();
+    document.querySelectorAll("[data-due]").forEach((el) => {
+      const due = Date.parse(el.dataset.due);
+      if (Number.isNaN(due)) return;
+      const left = due - now;
+      el.textContent = left < 0 ? `overdue ${span(left)}` : `due in ${span(left)}`;
+      el.classList.toggle("due-overdue", left < 0);
+      el.classList.toggle("due-soon", left >= 0 && left < DUE_SOON_MS);
+      el.classList.toggle("due-ok", left >= DUE_SOON_MS);
+    });
+  }
+
+  setInterval(tick, 30000);
+  document.addEventListener("DOMContentLoaded", () => {
+    const shown = detail();
+    if (shown && shown.dataset.id) selectById(shown.dataset.id);
+    tick();
+  });
+})();
