@@ -327,7 +327,12 @@ def select_stages(stages: Sequence[StageSpec], payload: Any) -> list[StageSpec]:
 
 def route(rules: Sequence[RuleSpec], stages: Sequence[StageSpec], payload: Any) -> RouteResult:
     """The first matching rule decides; no match, or a rule that cannot be answered, is human."""
-    for rule in rules:
+    for number, rule in enumerate(rules, start=1):
+        # The route names the rule behind it; an unnamed rule is named by its place.
+        name = (
+            rule.name.strip() if isinstance(rule.name, str) and rule.name.strip() else f"#{number}"
+        )
+        rule = RuleSpec(name=name, condition=rule.condition, action=rule.action)
         try:
             validate_action(rule.action)
             matched = evaluate(rule.condition, payload)

@@ -183,6 +183,12 @@ def test_the_first_matching_rule_wins() -> None:
     assert route(rules, [SUPPORT], {"amount": 20_000}).action == "reject"
 
 
+def test_an_unnamed_rule_is_named_by_its_place() -> None:
+    rules = [rule(leaf("a", "exists"), name="first"), rule(leaf("b", "exists"), name="  ")]
+
+    assert route(rules, [SUPPORT], {"b": 1}).rule == "#2"
+
+
 def test_no_match_is_human_with_the_stages_that_apply() -> None:
     result = route([rule(leaf("amount", "lt", 50))], [SUPPORT, FINANCE], {"amount": 5000})
 
