@@ -535,5 +535,8 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return pretty_json(obj.data)
 
 
-# The webhooks engineer's OutboxEvent / DeliveryAttempt admin lives in its own module.
-from approvals import admin_delivery  # noqa: E402, F401
+# The webhooks engineer's OutboxEvent / DeliveryAttempt admin lives in its own module; the
+# managers' dashboard and the what-if page (issue 7) add admin URLs listed on the index.
+from approvals import admin_delivery, dashboard  # noqa: E402, F401
+
+dashboard.register(admin.site)

@@ -22,8 +22,8 @@ from approvals.csv_export import ExportParamError, csv_lines, parse_export_param
 EXPORT_PERMISSION = "approvals.export_audit"
 
 
-def export_permission_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+def export_permission_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not request.user.has_perm(EXPORT_PERMISSION):
@@ -35,7 +35,7 @@ def export_permission_required(view: Callable[..., HttpResponse]) -> Callable[..
 
 @require_GET
 @export_permission_required
-def audit_csv(request: HttpRequest) -> HttpResponse:
+def audit_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         export = parse_export_params(
             since=request.GET.get("since"),

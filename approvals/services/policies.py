@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from approvals import routing
-from approvals.models import Policy, new_signing_secret
+from approvals.models import Policy, PolicyRule, new_signing_secret
 
 SECRET_ROTATION_GRACE = timedelta(hours=24)
 
@@ -40,6 +41,40 @@ def policy_bump_version(*, policy: Policy, actor: str = "admin") -> Policy:
     # A history row for the new version, so the admin's history shows every bump.
     policy.save(update_fields=["version", "updated_at"])
     return policy
+
+
+@transaction.atomic
+def policy_update_rule(
+    *,
+    policy: Policy,
+    rule: PolicyRule,
+    condition: Any,
+    action: str | None = None,
+    actor: str = "admin",
+) -> Policy:
+    """Change one rule's condition (and action) as a new policy version: the what-if's Apply.
+
+    Requests already routed keep their version. Nothing changed, nothing written. Raises
+    ApprovalError for a rule of another policy or a malformed condition or action.
+    """
+    from approvals.exceptions import ApprovalError
+
+    try:
+        routing.validate_condition(condition)
+    except routing.ConditionError as exc:
+        raise ApprovalError(f"Invalid condition: {exc}", field="condition") from None
+    action = action or rule.action
+    if action not in PolicyRule.Action.values:
+        raise ApprovalError(f"Unknown action {action!r}.", field="action")
+    policy = Policy.objects.select_for_update().get(pk=policy.pk)
+    locked = PolicyRule.objects.select_for_update().filter(pk=rule.pk, policy=policy).first()
+    if locked is None:
+        raise ApprovalError("That rule is not one of this policy's rules.", field="rule")
+    if locked.condition == condition and locked.action == action:
+        return policy
+    locked.condition, locked.action = condition, action
+    locked.save(update_fields=["condition", "action"])
+    return policy_bump_version(policy=policy, actor=actor)
 
 
 @transaction.atomic

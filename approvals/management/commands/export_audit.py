@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -77,7 +77,7 @@ class Command(OneLineErrorsCommand):
             raise CommandError(f"Cannot write {output}: {exc.strerror or exc}.") from None
         self.stderr.write(f"Wrote {rows:,} decisions to {output}.")
 
-    def _write(self, export: ExportFilter, stream: TextIO) -> int:
+    def _write(self, export: ExportFilter, stream: Any) -> int:
         """Stream the CSV into `stream`; returns the number of decision rows."""
         progress = None
         if self.stderr.isatty():
