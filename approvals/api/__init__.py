@@ -38,14 +38,19 @@ class CheckpointAPI(NinjaAPI):
     @property
     def urls(self) -> tuple[list[Any], str, str]:
         patterns, app_name, namespace = super().urls
-        wrapped: list[Any] = [
-            URLPattern(p.pattern, _speaks_problem(p.callback), p.default_args, p.name)
-            if isinstance(p, URLPattern)
-            else p
-            for p in patterns
-        ]
-        # Anything else under /api/v1/ is a 404 in the API's shape, not the site's HTML page.
-        wrapped.append(re_path(r"^.*$", problems.not_found, name="not-found"))
+        wrapped: list[Any] = []
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                view = pattern.callback
+                if pattern.name == "openapi-json":
+                    view = _read_only(view)
+                pattern = URLPattern(
+                    pattern.pattern, _speaks_problem(view), pattern.default_args, pattern.name
+                )
+            wrapped.append(pattern)
+        # Anything else under /api/v1/ is a 404 in the API's shape, not the site's HTML page
+        # (nor the CSRF middleware's 403 page for a POST).
+        wrapped.append(re_path(r"^.*$", _speaks_problem(problems.not_found), name="not-found"))
         return wrapped, app_name, namespace
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
@@ -60,6 +65,16 @@ class CheckpointAPI(NinjaAPI):
                     if int(status) >= 400 and "application/json" in content:
                         content[problems.CONTENT_TYPE] = content.pop("application/json")
         return schema
+
+
+def _read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return problems.method_not_allowed(["GET", "HEAD"])
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _speaks_problem(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

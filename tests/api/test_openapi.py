@@ -84,6 +84,18 @@ def test_unknown_urls_and_methods_under_the_api_are_problems(api: Any) -> None:
     assert api.put("/api/v1/requests/x/cancel")["Allow"] == "POST"
 
 
+def test_a_post_to_an_unknown_url_is_a_404_problem_not_a_csrf_page(policy: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+
+    assert_problem(client.post("/api/v1/nothing", data="{}", content_type="application/json"), 404)
+
+
+def test_the_document_is_public_and_read_only(client: Client) -> None:
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert assert_problem(client.post("/api/v1/openapi.json"), 405)
+    assert client.post("/api/v1/openapi.json")["Allow"] == "GET, HEAD"
+
+
 # --- schemathesis ------------------------------------------------------------------------------
 
 # Loaded from the API object itself: no request is needed at import time, and the run below

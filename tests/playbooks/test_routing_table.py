@@ -10,8 +10,10 @@ import pytest
 from django.test import Client
 
 from approvals.models import ApprovalRequest, Policy, ReviewerGroup
+from approvals.payload_schema import check_schema
+from approvals.routing import RuleSpec, StageSpec, policy_problems
 from approvals.services.tokens import api_token_create
-from playbooks.installer import install_all
+from playbooks.installer import install_all, load_definition, playbook_slugs
 from tests.api import assert_problem
 from tests.factories import MembershipFactory, UserFactory
 
@@ -159,6 +161,23 @@ STRATEGIES = {
     "finance": "pull",
     "legal": "pull",
 }
+
+
+@pytest.mark.parametrize("slug", playbook_slugs())
+def test_each_shipped_definition_passes_the_policy_checks(slug: str) -> None:
+    """What the admin checks before saving: sound rules and stages, a valid payload schema."""
+    definition = load_definition(slug)
+    rules = [
+        RuleSpec(name=r["name"], condition=r["condition"], action=r["action"])
+        for r in definition["rules"]
+    ]
+    stages = [
+        StageSpec(position=n, group_id=None, group=st["group"], condition=st.get("condition"))
+        for n, st in enumerate(definition["stages"], start=1)
+    ]
+
+    assert policy_problems(rules, stages) == []
+    check_schema(definition["payload_schema"])
 
 
 def test_each_playbook_offers_the_human_options_of_the_table(api: Client) -> None:
