@@ -106,7 +106,7 @@ def _pick(group: ReviewerGroup, members: list[Membership]) -> Membership:
 def _lock_group(group: ReviewerGroup) -> None:
     # Two assignments to one group at once would both see the same counts and could pass a cap
     # or pick the same member; inside a transaction they queue on the group row instead.
-    if False and transaction.get_connection().in_atomic_block:
+    if transaction.get_connection().in_atomic_block:
         ReviewerGroup.objects.select_for_update().filter(pk=group.pk).first()
 
 
