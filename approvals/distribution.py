@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -72,9 +73,22 @@ def _delegate_for(approval: ApprovalRequest, exclude: set[int]) -> Any:
     return delegate if any(m.user_id == delegate.pk for m in members) else None
 
 
+def _still(approval: ApprovalRequest, **as_read: Any) -> bool:
+    """Lock the row in the caller's transaction and check it is still as this run read it,
+    so two distribute runs at once never move one request twice."""
+    return bool(
+        ApprovalRequest.objects.select_for_update()
+        .filter(pk=approval.pk, status=Status.PENDING, **as_read)
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
 def reroute(approval: ApprovalRequest, now: datetime) -> bool:
     """Move one away member's request on; False if it stays (nobody else can take it)."""
     away_user = approval.assignee
+    if not _still(approval, assignee_id=away_user.pk):
+        return False
     exclude = _voters(approval) | {away_user.pk}
     delegate = _delegate_for(approval, exclude)
     if delegate is not None:
@@ -112,6 +126,13 @@ def fill(approval: ApprovalRequest, full_groups: set[int]) -> bool:
     """Give one waiting request to a member with room; False if nobody has room."""
     group = approval.assigned_group
     if group is None or group.pk in full_groups:
+        return False  # without a transaction: a full group's queue costs nothing per row
+    with transaction.atomic():
+        return _fill_locked(approval, group, full_groups)
+
+
+def _fill_locked(approval: ApprovalRequest, group: ReviewerGroup, full_groups: set[int]) -> bool:
+    if not _still(approval, assignee__isnull=True, assigned_group_id=group.pk):
         return False
     voters = _voters(approval)
     choice = choose_assignment(group, exclude_user_ids=voters)
