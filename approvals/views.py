@@ -203,6 +203,7 @@ def _list_context(
                 "key": key,
                 "label": label,
                 "count": counts[key],
+                "count_label": count_label(counts[key]),
                 "query": urlencode({**keep, "view": key}),
             }
             for key, label in VIEWS.items()

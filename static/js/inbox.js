@@ -84,8 +84,9 @@
     if (!(dialog instanceof HTMLDialogElement) || dialog.id !== "confirm-dialog") return;
     const button = pending;
     pending = null;
-    if (dialog.returnValue === "confirm" && button && button.form) {
-      button.form.requestSubmit(button);
+    if (dialog.returnValue === "confirm" && button && button.isConnected) {
+      // A real click, so htmx sends the button's name=value (the option) with the form.
+      button.click();
     }
   }, true);
 
