@@ -76,7 +76,7 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
 HELLO_PATH = "/bench/hello"
 INTAKE_PATH = "/api/v1/requests"
 INBOX_PATH = "/inbox/"
-DECIDE_PATH = "/inbox/{id}/decide/"
+DECIDE_PATH = "/inbox/{id}/decide"
 LAG_WARMUP = 4
 
 
@@ -650,6 +650,27 @@ def http_figures(
     )
 
 
+def profile_http(env: dict[str, str], base: dict[str, Any]) -> None:
+    """pyinstrument over the HTTP hot paths, in-process, after (never during) their figures."""
+    try:
+        statuses = run_step(
+            env,
+            "profile_http",
+            {
+                "count": 30,
+                "token": base["token"],
+                "intake_path": INTAKE_PATH,
+                "intake_body": intake_plan(base)["items"][0]["body"],
+                "inbox_path": INBOX_PATH,
+                "decide_path": DECIDE_PATH,
+                "out_dir": str(OUT),
+            },
+        )
+        log(f"profiled intake, inbox and decide (statuses {statuses}): {OUT}/profile-*.txt")
+    except Skip as exc:
+        log(f"profiling failed: {exc}")
+
+
 def queries_figure(run: Run, env: dict[str, str]) -> None:
     with run.figure("inbox queries per page"):
         counts = run_step(env, "inbox_queries", {"path": INBOX_PATH})
@@ -721,11 +742,19 @@ def lag_figure(run: Run, env: dict[str, str], base: dict[str, Any], broker_url: 
         )
 
 
-def sweep_figure(run: Run, env: dict[str, str]) -> None:
+def sweep_figure(run: Run, env: dict[str, str], *, profile: bool) -> None:
     sizes = run.sizes
     with run.figure("SLA sweep"):
         small = run_step(env, "sweep", {"pending": sizes.sweep_small, "due": sizes.sweep_due})
         large = run_step(env, "sweep", {"pending": sizes.sweep_large, "due": sizes.sweep_due})
+        if profile:
+            path = str(OUT / "profile-sweep.txt")
+            run_step(
+                env,
+                "sweep",
+                {"pending": sizes.sweep_large, "due": sizes.sweep_due, "profile": path},
+            )
+            log(f"profiled the sweep at {sizes.sweep_large:,} pending: {path}")
         for result in (small, large):
             log(f"sweep {result}")
             if result["still_due"]:
@@ -762,7 +791,7 @@ ORDER BY d.decided_at, d.id
 """
 
 
-def export_figures(run: Run, env: dict[str, str]) -> None:
+def export_figures(run: Run, env: dict[str, str], *, profile: bool) -> None:
     sizes = run.sizes
     with run.figure("CSV export"):
         results = {}
@@ -778,6 +807,10 @@ def export_figures(run: Run, env: dict[str, str]) -> None:
                 raise Skip(f"export_audit wrote {export['rows']} rows for {rows} decisions")
             log(f"export {rows:,}: {export}; COPY: {copy}")
             results[rows] = (export, copy)
+            if profile and rows == sizes.csv_large:
+                path = str(OUT / "profile-export.txt")
+                run_step(env, "export", {"output": output, "profile": path})
+                log(f"profiled export_audit at {rows:,} rows: {path}")
             Path(output).unlink(missing_ok=True)
         export, copy = results[sizes.csv_large]
         run.figures.append(
@@ -814,6 +847,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="the full sizes (1,000,000 rows)")
     parser.add_argument("--tiny", action="store_true", help="minute sizes, to develop the harness")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"), help="file to write")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile each hot path with pyinstrument (bench/out/profile-*.txt), untimed",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave checkpoint_bench behind")
     options = parser.parse_args(argv)
     sizes = FULL if options.full else TINY if options.tiny else QUICK
@@ -845,9 +883,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"seeded {sizes.inbox_open:,} open requests in {seeded['seconds']:.1f} s")
         http_figures(run, env, base, port, workers)
         queries_figure(run, env)
+        if options.profile:
+            profile_http(env, base)
         lag_figure(run, env, base, broker_url)
-        sweep_figure(run, env)
-        export_figures(run, env)
+        sweep_figure(run, env, profile=options.profile)
+        export_figures(run, env, profile=options.profile)
     finally:
         if not options.keep_db:
             drop_database(maintenance_url)

@@ -72,7 +72,8 @@ def seed_open_requests(
 ) -> None:
     """`count` pending requests of `policy` in `group`'s queue, spread over `assignee_ids`.
 
-    Every `unassigned_every`-th row waits unassigned in the group queue. The last `due_count`
+    Every `unassigned_every`-th round of the assignees waits unassigned in the group queue
+    (0: none), so each assignee holds the same share. The last `due_count`
     rows are past their due time with their SLA check point in the past (what the sweep acts
     on); all others are due in the future and next checked tomorrow, so they are pending but
     not due. Created times step back one second per row from now.
@@ -95,8 +96,8 @@ def seed_open_requests(
             %(policy)s, %(version)s, %(tag)s || '-' || i, 'Refund for order #' || i,
             'Customer reports a damaged item.', p.payload, p.payload, '', 'bench', 'pending',
             'human', 'No rule matched: a person decides.', '', %(plan)s::jsonb, 1, %(group)s,
-            CASE WHEN i %% %(every)s = 0 THEN NULL
-                 ELSE ({assignees})[1 + (i %% %(n_assignees)s)] END,
+            CASE WHEN %(every)s > 0 AND (i / %(n_assignees)s) %% GREATEST(%(every)s, 1) = 0
+                 THEN NULL ELSE ({assignees})[1 + (i %% %(n_assignees)s)] END,
             {ts},
             CASE WHEN i >= %(due_from)s THEN now() - interval '5 minutes'
                  ELSE now() + interval '4 hours' + make_interval(secs => i %% 3600) END,
@@ -124,7 +125,7 @@ def seed_open_requests(
                 "tag": f"bench-{tag}",
                 "plan": _stage_plan(group),
                 "group": group.pk,
-                "every": max(unassigned_every, 1),
+                "every": max(unassigned_every, 0),
                 "n_assignees": len(assignee_ids),
                 "due_from": due_from,
                 "first": first,

@@ -9,13 +9,15 @@ DATABASE_URL to the benchmark database it created, and `_guard` refuses anything
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import django
@@ -183,6 +185,23 @@ def inbox_queries(args: dict[str, Any]) -> dict[str, Any]:
     return counts
 
 
+@contextlib.contextmanager
+def _profiled(path: str | None) -> Iterator[None]:
+    """pyinstrument around the block when `path` is given (a separate, untimed pass)."""
+    if not path:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        Path(path).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
 def _max_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux: the process's peak resident set so far.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -234,12 +253,13 @@ def sweep(args: dict[str, Any]) -> dict[str, Any]:
         )
     runs, acted = 0, 0
     t0 = time.perf_counter()
-    while True:
-        runs += 1
-        done = sweep_due()
-        acted += done or 0
-        if not done or runs > 1000:
-            break
+    with _profiled(args.get("profile")):
+        while True:
+            runs += 1
+            done = sweep_due()
+            acted += done or 0
+            if not done or runs > 1000:
+                break
     seconds = time.perf_counter() - t0
     still_due = ApprovalRequest.objects.filter(**due_filter).count()
     return {
@@ -279,7 +299,8 @@ def export(args: dict[str, Any]) -> dict[str, Any]:
     rss_before = _max_rss_mb()
     connection.ensure_connection()
     started = time.perf_counter()
-    call_command("export_audit", output=args["output"])
+    with _profiled(args.get("profile")):
+        call_command("export_audit", output=args["output"])
     seconds = time.perf_counter() - started
     with open(args["output"], "rb") as handle:
         lines = sum(1 for _ in handle)
@@ -356,6 +377,52 @@ def lag_decide(args: dict[str, Any]) -> dict[str, Any]:
             approval_decide(approval=approval, reviewer=reviewer, option="approve", comment="ok")
         time.sleep(float(args["interval"]))
     return {"committed": committed}
+
+
+@step
+def profile_http(args: dict[str, Any]) -> dict[str, Any]:
+    """pyinstrument over `count` intakes, inbox pages and decisions, in-process (test client).
+
+    The same views, middleware and settings as the served app, without gunicorn; for the
+    "Profile notes" of BENCHMARKS.md, never for a figure.
+    """
+    count = int(args["count"])
+    token = args["token"]
+    reviewer = _reviewers()[1]
+    client = _client()
+    client.force_login(reviewer)
+    out = Path(args["out_dir"])
+
+    def intake(n: int) -> Any:
+        body = args["intake_body"].replace("{n}", f"profile-{n}")
+        return client.post(
+            args["intake_path"],
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+
+    pending = list(
+        ApprovalRequest.objects.filter(
+            assignee=reviewer, status=ApprovalRequest.Status.PENDING
+        ).values_list("pk", flat=True)[: count + 1]
+    )
+    statuses: dict[str, list[int]] = {"intake": [], "inbox": [], "decide": []}
+    statuses["intake"].append(intake(0).status_code)  # warm
+    with _profiled(str(out / "profile-intake.txt")):
+        statuses["intake"] += [intake(n).status_code for n in range(1, count + 1)]
+    client.get(args["inbox_path"])
+    with _profiled(str(out / "profile-inbox.txt")):
+        statuses["inbox"] += [client.get(args["inbox_path"]).status_code for _ in range(count)]
+    with _profiled(str(out / "profile-decide.txt")):
+        for pk in pending[:count]:
+            response = client.post(
+                args["decide_path"].format(id=pk),
+                {"option": "approve", "comment": "ok"},
+                HTTP_HX_REQUEST="true",
+            )
+            statuses["decide"].append(response.status_code)
+    return {name: sorted(set(codes)) for name, codes in statuses.items()}
 
 
 def main(argv: list[str]) -> int:
