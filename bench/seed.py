@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 # The request and decision tables, and everything hanging off them, emptied between phases.
 REQUEST_TABLES = [
@@ -147,7 +147,8 @@ def seed_decided_requests(
     ids = "ARRAY[" + ",".join(str(pk) for pk, _ in reviewers) + "]::integer[]"
     names = "ARRAY[" + ",".join(f"'{name}'" for _, name in reviewers) + "]::text[]"
     ts = "(now() - interval '30 days' + make_interval(secs => i))"
-    with connection.cursor() as cursor:
+    # One transaction: now() is its start time, so both statements compute the same ids.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO approvals_approvalrequest (
@@ -182,6 +183,7 @@ def seed_decided_requests(
                 "count": count,
             },
         )
+        # The same ids, assignees and times again from the same series: no join, no sort.
         cursor.execute(
             f"""
             INSERT INTO approvals_decision (
@@ -189,15 +191,13 @@ def seed_decided_requests(
                 decided_by_id, decided_by_name, channel, decided_at, payload_changes,
                 policy_version, rule, is_final, entry_hash
             )
-            SELECT r.id, 1, 'approve', 'approve', 'Approve', '',
-                   CASE WHEN r.n %% 7 = 0 THEN '=SUM(A1:A9) looks fine, "quoted", ok' ELSE 'ok' END,
-                   r.assignee_id, ({names})[1 + (r.n %% %(n)s)], 'web', r.decided_at, '{{}}'::jsonb,
-                   r.policy_version, '', true, md5(r.id::text) || md5(r.n::text)
-            FROM (
-                SELECT id, assignee_id, decided_at, policy_version,
-                       row_number() OVER (ORDER BY created_at) AS n
-                FROM approvals_approvalrequest WHERE status = 'approved'
-            ) AS r
+            SELECT {UUID7_SQL.format(ts=ts, i="i", salt="'decided'")}, 1, 'approve', 'approve',
+                   'Approve', '',
+                   CASE WHEN i %% 7 = 0 THEN '=SUM(A1:A9) looks fine, "quoted", ok' ELSE 'ok' END,
+                   ({ids})[1 + (i %% %(n)s)], ({names})[1 + (i %% %(n)s)], 'web',
+                   {ts} + make_interval(mins => 10 + i %% 400), '{{}}'::jsonb, %(version)s, '',
+                   true, md5(i::text) || md5((i + 1)::text)
+            FROM generate_series(1, %(count)s) AS i
             """,
-            {"n": len(reviewers)},
+            {"n": len(reviewers), "count": count, "version": policy.version},
         )
