@@ -20,6 +20,7 @@ class InboxFilterForm(forms.Form):
     q = forms.CharField(label="Search", max_length=200, required=False, strip=True)
     policy = forms.ChoiceField(label="Policy", required=False)
     group = forms.ChoiceField(label="Group", required=False)
+    fields: dict[str, Any]  # django-stubs types them as plain Field; these are ChoiceFields
     after = forms.CharField(max_length=120, required=False)
 
     def __init__(
@@ -100,6 +101,7 @@ class DecideForm(forms.Form):
     comment = forms.CharField(label="Comment", max_length=10_000, required=False)
     value = forms.CharField(label="Value", max_length=2_000, required=False)
     view = forms.ChoiceField(choices=list(VIEWS.items()), required=False)
+    fields: dict[str, Any]
 
     def __init__(
         self, data: Any, *, approval: ApprovalRequest, options: list[DecisionOption]
@@ -119,7 +121,7 @@ class DecideForm(forms.Form):
         return self.options[self.cleaned_data["option"]]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         edits: dict[str, Any] = {}
         option = self.options.get(cleaned.get("option") or "")
         # Edits travel only with an option that may edit; a reviewer who edits and then

@@ -236,7 +236,9 @@ def inbox_counts(*, reviewer: Any, group_ids: list[int]) -> dict[str, int]:
         for view in ("assigned", "queue", "due_soon", "overdue")
     }
     parts["decided"] = [Decision.objects.filter(decided_by=reviewer)]
-    selects, params, owners = [], [], []
+    selects: list[str] = []
+    params: list[Any] = []
+    owners: list[str] = []
     for view, querysets in parts.items():
         for queryset in querysets:
             sql, part_params = queryset.order_by().values("pk")[:COUNT_CAP].query.sql_with_params()

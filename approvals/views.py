@@ -282,7 +282,7 @@ def _edit_fields(
         current = edit_text(approval.payload.get(name))
         posted = form.data.get(EDIT_PREFIX + name) if form is not None else None
         value = posted if posted is not None else current
-        errors = form.errors.get(EDIT_PREFIX + name, []) if form is not None else []
+        errors = [str(e) for e in form.errors.get(EDIT_PREFIX + name, ())] if form else []
         fields.append(
             {
                 "name": EDIT_PREFIX + name,

@@ -83,7 +83,9 @@ def test_anonymous_visitors_are_sent_to_the_login_page_everywhere(
     client: Client, target: ApprovalRequest
 ) -> None:
     before = snapshot(target)
-    gets = [(url, {}) for url in LIST_URLS] + [(url, {}) for url, _ in object_gets(target.pk)]
+    no_headers: dict[str, str] = {}
+    gets = [(url, no_headers) for url in LIST_URLS]
+    gets += [(url, no_headers) for url, _ in object_gets(target.pk)]
     gets += [("/inbox/", hx(target="queue")), ("/inbox/", hx(target="views"))]
     for url, headers in gets:
         response = client.get(url, headers=headers)

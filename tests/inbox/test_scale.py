@@ -60,7 +60,7 @@ def test_the_inbox_renders_one_page_of_100000_open_requests_through_indexes(
 ) -> None:
     make_rows(
         policy_id=pending.policy_id,
-        group_id=pending.assigned_group_id,
+        group_id=pending.assigned_group_id or 0,
         alice_id=reviewer.pk,
         bob_id=other_reviewer.pk,
     )
