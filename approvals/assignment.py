@@ -33,7 +33,7 @@ def out_of_office_q(now: datetime, prefix: str = "") -> Q:
     )
 
 
-def out_of_office_user_ids(now: datetime | None = None) -> QuerySet[ReviewerProfile]:
+def out_of_office_user_ids(now: datetime | None = None) -> QuerySet[ReviewerProfile, Any]:
     """User ids whose out-of-office dates cover `now` (a subquery; few rows)."""
     now = now or timezone.now()
     return ReviewerProfile.objects.filter(out_of_office_q(now)).values("user_id")
@@ -83,7 +83,7 @@ def available_memberships(
         m.effective_wip_cap for m in found
     )
     counts = open_counts([m.user_id for m in found]) if counted else {}
-    result = []
+    result: list[Membership] = []
     for membership in found:
         membership.open_count = counts.get(membership.user_id, 0) if counted else None  # type: ignore[attr-defined]
         cap = membership.effective_wip_cap

@@ -87,7 +87,7 @@ def _still(approval: ApprovalRequest, **as_read: Any) -> bool:
 def reroute(approval: ApprovalRequest, now: datetime) -> bool:
     """Move one away member's request on; False if it stays (nobody else can take it)."""
     away_user = approval.assignee
-    if not _still(approval, assignee_id=away_user.pk):
+    if away_user is None or not _still(approval, assignee_id=away_user.pk):
         return False
     exclude = _voters(approval) | {away_user.pk}
     delegate = _delegate_for(approval, exclude)

@@ -63,11 +63,13 @@ def fatigue_reason(
     """Why these decisions look like rubber-stamping, or "" if they don't (pure)."""
     if window <= 0 or len(decisions) < window:
         return ""
-    fast_approvals = sum(
-        1
-        for decision in decisions
-        if decision.outcome == Outcome.APPROVE
-        and (decision.decided_at - decision.received_at).total_seconds() <= max_seconds  # type: ignore[attr-defined]
+    fast_approvals = len(
+        [
+            decision
+            for decision in decisions
+            if decision.outcome == Outcome.APPROVE
+            and (decision.decided_at - decision.received_at).total_seconds() <= max_seconds  # type: ignore[attr-defined]
+        ]
     )
     if fast_approvals < ratio * window:
         return ""

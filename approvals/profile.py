@@ -112,21 +112,22 @@ def _initial(profile: ReviewerProfile | None) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
     """Show and save the reviewer's own out of office and digest opt-in."""
-    profile = ReviewerProfile.objects.filter(user=request.user).select_related("delegate").first()
+    user: Any = request.user  # signed in (login_required)
+    profile = ReviewerProfile.objects.filter(user=user).select_related("delegate").first()
     status = 200
     if request.method == "POST":
-        form = AwayForm(request.POST, user=request.user)
+        form = AwayForm(request.POST, user=user)
         if form.is_valid():
-            reviewer_set_away(user=request.user, **form.cleaned_data)
+            reviewer_set_away(user=user, **form.cleaned_data)
             messages.success(request, "Your settings are saved.")
             return redirect("profile_settings")
         status = 422
     else:
-        form = AwayForm(initial=_initial(profile), user=request.user)
+        form = AwayForm(initial=_initial(profile), user=user)
     context = {
         "form": form,
         "profile": profile,
-        "groups": ReviewerGroup.objects.filter(memberships__user=request.user).order_by("name"),
+        "groups": ReviewerGroup.objects.filter(memberships__user=user).order_by("name"),
     }
     return render(request, "approvals/settings.html", context, status=status)
 

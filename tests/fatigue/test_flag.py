@@ -93,9 +93,7 @@ def test_it_flags_instant_approvals_and_tells_managers_once(
     assert "alice" in sent[0].subject and "/admin/approvals/reviewerprofile/" in sent[0].body
 
 
-def test_it_leaves_careful_reviewers_alone(
-    decide_many: Callable[..., None], reviewer: Any
-) -> None:
+def test_it_leaves_careful_reviewers_alone(decide_many: Callable[..., None], reviewer: Any) -> None:
     decide_many(WINDOW, seconds=45)
     assert flag_fatigued_reviewers() == 0
     assert flag(reviewer) is None

@@ -66,6 +66,7 @@ def test_it_saves_out_of_office_with_a_delegate_and_audits_it(
     profile = profile_of(reviewer)
     assert profile is not None
     assert profile.delegate == other_reviewer and profile.daily_digest
+    assert profile.away_until and profile.away_from
     assert profile.away_until - profile.away_from == timedelta(days=7)
     entry = AuditEntry.objects.get(action="away_set")
     assert (entry.actor, entry.data["delegate"]) == ("alice", "bob")

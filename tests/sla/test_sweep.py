@@ -41,6 +41,16 @@ def at_fraction(approval: ApprovalRequest, fraction: float) -> datetime:
     )
 
 
+def due(approval: ApprovalRequest) -> datetime:
+    assert approval.due_at is not None
+    return approval.due_at
+
+
+def expires(approval: ApprovalRequest) -> datetime:
+    assert approval.expires_at is not None
+    return approval.expires_at
+
+
 def reminders(approval: ApprovalRequest) -> list[str]:
     """The sweep's reminder marks (`reminder:<id>:<stage>:<point>`), not the per-email rows."""
     keys = Notification.objects.filter(key__startswith=f"reminder:{approval.pk}:").values_list(
@@ -55,7 +65,7 @@ def audit_actions(approval: ApprovalRequest, action: str) -> int:
 
 @pytest.fixture
 def escalation_group(support: ReviewerGroup) -> ReviewerGroup:
-    seniors = GroupFactory(slug="seniors", name="Seniors")
+    seniors: Any = GroupFactory(slug="seniors", name="Seniors")
     MembershipFactory(group=seniors, user=UserFactory(username="sam", email="sam@example.com"))
     support.escalation_group = seniors
     support.save()
@@ -106,7 +116,7 @@ def test_it_escalates_once_at_the_due_time(
 ) -> None:
     approval = submit()
     assert approval.due_at is not None
-    after_due = approval.due_at + timedelta(seconds=1)
+    after_due = due(approval) + timedelta(seconds=1)
 
     assert sweeps.sweep_due(now=after_due) == 1
     assert sweeps.sweep_due(now=after_due) == 0
@@ -143,9 +153,9 @@ def test_it_runs_the_policy_expiry_action_as_a_timeout_decision(
     policy.save()
     approval = submit()
     assert approval.expires_at is not None
-    assert sweeps.sweep_due(now=approval.due_at + timedelta(seconds=1)) == 1  # escalated
-    assert sweeps.sweep_due(now=approval.expires_at + timedelta(seconds=1)) == 1
-    assert sweeps.sweep_due(now=approval.expires_at + timedelta(hours=1)) == 0
+    assert sweeps.sweep_due(now=due(approval) + timedelta(seconds=1)) == 1  # escalated
+    assert sweeps.sweep_due(now=expires(approval) + timedelta(seconds=1)) == 1
+    assert sweeps.sweep_due(now=expires(approval) + timedelta(hours=1)) == 0
 
     approval.refresh_from_db()
     assert approval.status == status
@@ -161,9 +171,9 @@ def test_an_escalate_expiry_escalates_once_more(
     policy.expire_after_minutes, policy.expiry_action = 60, Policy.ExpiryAction.ESCALATE
     policy.save()
     approval = submit()
-    sweeps.sweep_due(now=approval.due_at + timedelta(seconds=1))
-    assert sweeps.sweep_due(now=approval.expires_at + timedelta(seconds=1)) == 1
-    assert sweeps.sweep_due(now=approval.expires_at + timedelta(days=3)) == 0
+    sweeps.sweep_due(now=due(approval) + timedelta(seconds=1))
+    assert sweeps.sweep_due(now=expires(approval) + timedelta(seconds=1)) == 1
+    assert sweeps.sweep_due(now=expires(approval) + timedelta(days=3)) == 0
 
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
@@ -178,7 +188,7 @@ def test_a_decided_request_is_never_swept(pending: ApprovalRequest, reviewer: An
     from approvals.services import approval_decide
 
     approval_decide(approval=pending, reviewer=reviewer, option="approve")
-    assert sweeps.sweep_due(now=pending.due_at + timedelta(days=1)) == 0
+    assert sweeps.sweep_due(now=due(pending) + timedelta(days=1)) == 0
     assert reminders(pending) == []
 
 
