@@ -6,6 +6,7 @@
   const DUE_SOON_MS = 4 * 60 * 60 * 1000; // matches approvals.selectors.DUE_SOON
   const OUTCOME_KEYS = { a: "approve", r: "reject", c: "request_changes" };
   let pending = null; // the decision button waiting for confirmation
+  let selectedId = null; // survives the list being redrawn under the reviewer
 
   const rows = () => Array.from(document.querySelectorAll("#queue [data-row]"));
   const detail = () => document.querySelector("#detail [data-detail]");
@@ -20,6 +21,7 @@
   // --- selection in the list -------------------------------------------------------------------
 
   function select(row, focus) {
+    if (row) selectedId = row.dataset.id;
     rows().forEach((r) => {
       r.classList.toggle("is-current", r === row);
       const link = r.querySelector(".row-link");
@@ -142,6 +144,7 @@
   document.body.addEventListener("htmx:afterSettle", () => {
     const shown = detail();
     if (shown && shown.dataset.id) selectById(shown.dataset.id);
+    else if (selectedId) selectById(selectedId);
     // After a decision the next item slides in and the list is redrawn: keep the keyboard on
     // the list's current row rather than losing focus to <body>.
     const focused = document.activeElement;

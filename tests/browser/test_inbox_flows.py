@@ -51,7 +51,8 @@ def test_a_reviewer_signs_in_and_clears_three_requests_from_the_keyboard(
     page.keyboard.press("Control+a")  # not a shortcut either (a modifier is held)
     page.locator("#q").fill("")
     page.locator("#q").press("Escape")
-    page.locator("#queue [data-row]").nth(2).wait_for()  # the unfiltered list is back
+    settle(page)  # the unfiltered list is back
+    page.locator("#queue [data-row]").nth(2).wait_for()
 
     page.keyboard.press("j")
     page.keyboard.press("j")
@@ -74,7 +75,9 @@ def test_a_reviewer_signs_in_and_clears_three_requests_from_the_keyboard(
         assert approval.status == Status.APPROVED
         decision = approval.decisions.get()
         assert (decision.decided_by_name, decision.channel) == ("alice", "web")
-    assert page.locator("#views a[aria-current=page] .count").inner_text() == "0"
+    page.wait_for_function(
+        "() => document.querySelector('#views a[aria-current=page] .count').textContent === '0'"
+    )
 
 
 def test_a_confirm_can_be_cancelled_and_the_shortcuts_are_listed(
