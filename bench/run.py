@@ -666,7 +666,7 @@ def profile_http(env: dict[str, str], base: dict[str, Any]) -> None:
                 "out_dir": str(OUT),
             },
         )
-        log(f"profiled intake, inbox and decide (statuses {statuses}): {OUT}/profile-*.txt")
+        log(f"profiled intake, inbox and decide ({statuses}): {OUT}/profile-*.txt")
     except Skip as exc:
         log(f"profiling failed: {exc}")
 
@@ -831,7 +831,8 @@ def export_figures(run: Run, env: dict[str, str], *, profile: bool) -> None:
                 measured=f"{fmt_mb(large_peak)} at {sizes.csv_large:,} rows",
                 baseline=f"{fmt_mb(small_peak)} at {sizes.csv_small:,} rows",
                 value=large_peak - small_peak,
-                value_text=f"{large_peak - small_peak:+.1f} MB",
+                # + 0.0 turns a rounded -0.0 into 0.0
+                value_text=f"{round(large_peak - small_peak, 1) + 0.0:+.1f} MB",
                 target=Target("<=", 50.0, " MB"),
                 note=f"whole process after Django start-up ({fmt_mb(export['rss_start_mb'])})",
             )

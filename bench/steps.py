@@ -422,7 +422,25 @@ def profile_http(args: dict[str, Any]) -> dict[str, Any]:
                 HTTP_HX_REQUEST="true",
             )
             statuses["decide"].append(response.status_code)
-    return {name: sorted(set(codes)) for name, codes in statuses.items()}
+    # One more of each under CaptureQueriesContext: the queries behind the profile.
+    queries = {}
+    with CaptureQueriesContext(connection) as captured:
+        intake(count + 1)
+    queries["intake"] = len(captured)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(args["inbox_path"])
+    queries["inbox"] = len(captured)
+    with CaptureQueriesContext(connection) as captured:
+        client.post(
+            args["decide_path"].format(id=pending[count]),
+            {"option": "approve", "comment": "ok"},
+            HTTP_HX_REQUEST="true",
+        )
+    queries["decide"] = len(captured)
+    return {
+        "statuses": {name: sorted(set(codes)) for name, codes in statuses.items()},
+        "queries": queries,
+    }
 
 
 def main(argv: list[str]) -> int:
