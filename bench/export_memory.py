@@ -72,7 +72,7 @@ def main(small: int, large: int) -> None:
         sys.exit("export_memory: needs PostgreSQL (DATABASE_URL=postgres://…)")
     with transaction.atomic():
         # Everything is rolled back at the end: the database is left as it was.
-        group = GroupFactory(slug="bench-export-memory")
+        group = GroupFactory.create(slug="bench-export-memory")
         policy = make_policy(slug="bench-export-memory", group=group)
         approvals = [
             approval_submit(

@@ -150,6 +150,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outside production whitenoise serves straight from the finders, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -203,7 +206,10 @@ DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
 # last one the event is dead. Tests and the fault drills set a tight schedule through the env.
 try:
     WEBHOOK_RETRY_SCHEDULE = [
-        float(s) for s in envlist("WEBHOOK_RETRY_SCHEDULE", ["5", "60", "300", "1800", "7200", "21600", "43200", "86400"])
+        float(s)
+        for s in envlist(
+            "WEBHOOK_RETRY_SCHEDULE", ["5", "60", "300", "1800", "7200", "21600", "43200", "86400"]
+        )
     ]
 except ValueError:
     raise ImproperlyConfigured(

@@ -50,43 +50,43 @@ def password() -> str:
 
 @pytest.fixture
 def support(db: Any) -> ReviewerGroup:
-    return GroupFactory(slug="support-leads", name="Support leads")
+    return GroupFactory.create(slug="support-leads", name="Support leads")
 
 
 @pytest.fixture
 def finance(db: Any) -> ReviewerGroup:
-    return GroupFactory(slug="finance", name="Finance")
+    return GroupFactory.create(slug="finance", name="Finance")
 
 
 @pytest.fixture
 def requester(db: Any) -> Any:
-    return UserFactory(username="rita", email="rita@example.com")
+    return UserFactory.create(username="rita", email="rita@example.com")
 
 
 @pytest.fixture
 def reviewer(support: ReviewerGroup) -> Any:
-    user = UserFactory(username="alice", email="alice@example.com")
-    MembershipFactory(group=support, user=user)
+    user = UserFactory.create(username="alice", email="alice@example.com")
+    MembershipFactory.create(group=support, user=user)
     return user
 
 
 @pytest.fixture
 def other_reviewer(support: ReviewerGroup) -> Any:
-    user = UserFactory(username="bob", email="bob@example.com")
-    MembershipFactory(group=support, user=user)
+    user = UserFactory.create(username="bob", email="bob@example.com")
+    MembershipFactory.create(group=support, user=user)
     return user
 
 
 @pytest.fixture
 def outsider(finance: ReviewerGroup) -> Any:
-    user = UserFactory(username="olga", email="olga@example.com")
-    MembershipFactory(group=finance, user=user)
+    user = UserFactory.create(username="olga", email="olga@example.com")
+    MembershipFactory.create(group=finance, user=user)
     return user
 
 
 @pytest.fixture
 def manager(db: Any) -> Any:
-    user = UserFactory(username="maria", email="maria@example.com", is_staff=True)
+    user = UserFactory.create(username="maria", email="maria@example.com", is_staff=True)
     managers, _ = Group.objects.get_or_create(name="Managers")
     user.groups.add(managers)
     return user

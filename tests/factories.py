@@ -6,6 +6,7 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from approvals.models import (
     DecisionOption,
@@ -20,7 +21,7 @@ from approvals.models import (
 PASSWORD = "correct-horse-battery-staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -31,12 +32,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def _save(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             obj.save()
 
 
-class GroupFactory(factory.django.DjangoModelFactory):
+class GroupFactory(factory.django.DjangoModelFactory[ReviewerGroup]):
     class Meta:
         model = ReviewerGroup
         django_get_or_create = ("slug",)
@@ -46,7 +47,7 @@ class GroupFactory(factory.django.DjangoModelFactory):
     strategy = ReviewerGroup.Strategy.PULL
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -54,7 +55,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
 
 
-class PolicyFactory(factory.django.DjangoModelFactory):
+class PolicyFactory(factory.django.DjangoModelFactory[Policy]):
     class Meta:
         model = Policy
         django_get_or_create = ("slug",)
@@ -66,7 +67,7 @@ class PolicyFactory(factory.django.DjangoModelFactory):
     reminder_points = [0.5, 0.9]
 
 
-class RuleFactory(factory.django.DjangoModelFactory):
+class RuleFactory(factory.django.DjangoModelFactory[PolicyRule]):
     class Meta:
         model = PolicyRule
 
@@ -77,7 +78,7 @@ class RuleFactory(factory.django.DjangoModelFactory):
     action = PolicyRule.Action.APPROVE
 
 
-class StageFactory(factory.django.DjangoModelFactory):
+class StageFactory(factory.django.DjangoModelFactory[PolicyStage]):
     class Meta:
         model = PolicyStage
 
@@ -115,13 +116,13 @@ def make_policy(
     **kwargs: Any,
 ) -> Policy:
     """A policy with one auto-approve rule (amount < threshold), one stage, default options."""
-    policy = PolicyFactory(slug=slug, **kwargs)
+    policy = PolicyFactory.create(slug=slug, **kwargs)
     if threshold is not None:
-        RuleFactory(
+        RuleFactory.create(
             policy=policy,
             position=1,
             condition={"field": "amount", "op": "lt", "value": threshold},
         )
-    StageFactory(policy=policy, position=1, group=group)
+    StageFactory.create(policy=policy, position=1, group=group)
     add_default_options(policy)
     return policy

@@ -391,11 +391,11 @@ def test_the_intake_query_count_does_not_grow_with_the_policy(
     # 40 rules that do not match, then the same deciding rule; 10 more stages and options.
     PolicyRule.objects.filter(policy=big).update(position=100)
     for n in range(40):
-        RuleFactory(
+        RuleFactory.create(
             policy=big, position=n, name=f"r{n}", condition={"field": f"f{n}", "op": "exists"}
         )
     for n in range(10):
-        StageFactory(policy=big, position=2 + n, group=finance if n % 2 else support)
+        StageFactory.create(policy=big, position=2 + n, group=finance if n % 2 else support)
         DecisionOption.objects.create(policy=big, key=f"o{n}", label=f"O{n}", outcome="approve")
     payload = {"amount": amount}
     # Warm up: the first call of a token stamps its last_used_at (once a minute).

@@ -28,6 +28,7 @@ def test_a_large_refund_waits_for_the_support_group(pending: ApprovalRequest) ->
     assert pending.route == "human"
     assert pending.status == Status.PENDING
     assert pending.stage == 1
+    assert pending.assigned_group is not None
     assert pending.assigned_group.slug == "support-leads"
     assert pending.due_at is not None
 

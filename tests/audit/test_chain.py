@@ -39,10 +39,10 @@ def test_it_puts_every_transition_on_the_chain_and_verify_passes(
     other_reviewer: Any,
 ) -> None:
     # Two stages: support, then finance; finance escalates to its managers.
-    finance = GroupFactory(slug="finance-two")
-    cfo = UserFactory(username="carl")
-    MembershipFactory(group=finance, user=cfo)
-    StageFactory(policy=policy, position=2, group=finance)
+    finance = GroupFactory.create(slug="finance-two")
+    cfo = UserFactory.create(username="carl")
+    MembershipFactory.create(group=finance, user=cfo)
+    StageFactory.create(policy=policy, position=2, group=finance)
 
     walked = submit(callback_url=CALLBACK)
     approval_claim(approval=walked, reviewer=reviewer)

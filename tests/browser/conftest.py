@@ -25,9 +25,9 @@ def member(transactional_db: Any) -> Callable[..., Any]:
     """member("dana", "revops") -> a user in that group (created by the playbook)."""
 
     def _member(username: str, *slugs: str) -> Any:
-        user = UserFactory(username=username, email=f"{username}@example.com")
+        user = UserFactory.create(username=username, email=f"{username}@example.com")
         for slug in slugs:
-            MembershipFactory(group=ReviewerGroup.objects.get(slug=slug), user=user)
+            MembershipFactory.create(group=ReviewerGroup.objects.get(slug=slug), user=user)
         return user
 
     return _member

@@ -40,13 +40,13 @@ def manager_client(client: Client, manager: Any) -> Client:
 @pytest.fixture
 def bare_staff(db: Any) -> Any:
     """Staff, so the admin lets them in, but without the managers' permissions."""
-    return UserFactory(username="sam", is_staff=True)
+    return UserFactory.create(username="sam", is_staff=True)
 
 
 @pytest.fixture
 def staff_viewer(db: Any) -> Any:
     """Staff who may view policies and requests but not change policies."""
-    user = UserFactory(username="vic", is_staff=True)
+    user = UserFactory.create(username="vic", is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_policy", "view_approvalrequest"])
     )

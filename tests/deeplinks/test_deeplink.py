@@ -220,7 +220,7 @@ def test_an_expired_token(
 ) -> None:
     settings.DEEP_LINK_MAX_AGE_HOURS = 72
     issued = time.time() - 73 * 3600
-    monkeypatch.setattr(signing.time, "time", lambda: issued)
+    monkeypatch.setattr(signing.time, "time", lambda: issued)  # type: ignore[attr-defined]
     token = make_token(reviewer=reviewer, approval=pending, option_key="approve")
     monkeypatch.undo()
     assert_dead(client, token, pending, 410, "expired")
@@ -230,7 +230,7 @@ def test_a_token_within_its_age_still_works(
     client: Client, pending: ApprovalRequest, reviewer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     issued = time.time() - 71 * 3600
-    monkeypatch.setattr(signing.time, "time", lambda: issued)
+    monkeypatch.setattr(signing.time, "time", lambda: issued)  # type: ignore[attr-defined]
     token = make_token(reviewer=reviewer, approval=pending, option_key="approve")
     monkeypatch.undo()
     assert client.get(link(token)).status_code == 200

@@ -25,8 +25,8 @@ def name(user: Any) -> str:
 @pytest.fixture
 def trio(support: ReviewerGroup, reviewer: Any, other_reviewer: Any) -> list[Any]:
     """alice, bob and carol in `support`."""
-    carol = UserFactory(username="carol", email="carol@example.com")
-    MembershipFactory(group=support, user=carol)
+    carol = UserFactory.create(username="carol", email="carol@example.com")
+    MembershipFactory.create(group=support, user=carol)
     return [reviewer, other_reviewer, carol]
 
 
@@ -88,8 +88,8 @@ def test_away_members_get_nothing(
 def test_overflow_takes_the_rest_when_every_member_is_at_the_cap(
     support: ReviewerGroup, trio: list[Any], submit: Callable[..., ApprovalRequest]
 ) -> None:
-    spill: Any = GroupFactory(slug="spill", name="Spill", strategy=Strategy.ROUND_ROBIN)
-    MembershipFactory(group=spill, user=UserFactory(username="dave"))
+    spill: Any = GroupFactory.create(slug="spill", name="Spill", strategy=Strategy.ROUND_ROBIN)
+    MembershipFactory.create(group=spill, user=UserFactory.create(username="dave"))
     set_strategy(support, Strategy.ROUND_ROBIN, cap=2)
     support.overflow_group = spill
     support.save()
@@ -103,7 +103,7 @@ def test_overflow_takes_the_rest_when_every_member_is_at_the_cap(
 def test_a_pull_overflow_group_queues_the_rest(
     support: ReviewerGroup, trio: list[Any], submit: Callable[..., ApprovalRequest]
 ) -> None:
-    queue: Any = GroupFactory(slug="queue", name="Queue", strategy=Strategy.PULL)
+    queue: Any = GroupFactory.create(slug="queue", name="Queue", strategy=Strategy.PULL)
     set_strategy(support, Strategy.ROUND_ROBIN, cap=1)
     support.overflow_group = queue
     support.save()
@@ -124,7 +124,9 @@ def test_fatigue_flagged_reviewers_get_work_only_when_nobody_else_can(
 
 def test_an_overflow_cycle_does_not_loop(support: ReviewerGroup, trio: list[Any]) -> None:
     set_strategy(support, Strategy.ROUND_ROBIN, cap=1)
-    other: Any = GroupFactory(slug="other", strategy=Strategy.ROUND_ROBIN, overflow_group=support)
+    other: Any = GroupFactory.create(
+        slug="other", strategy=Strategy.ROUND_ROBIN, overflow_group=support
+    )
     support.overflow_group = other
     support.save()
     Membership.objects.filter(group=support).update(away=True)

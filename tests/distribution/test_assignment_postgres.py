@@ -22,7 +22,7 @@ def test_concurrent_submits_never_pass_a_cap(
     other_reviewer: Any,
     submit: Callable[..., ApprovalRequest],
 ) -> None:
-    MembershipFactory(group=support, user=UserFactory(username="carol"))
+    MembershipFactory.create(group=support, user=UserFactory.create(username="carol"))
     support.strategy, support.default_wip_cap = ReviewerGroup.Strategy.LEAST_LOADED, 3
     support.save()
     barrier = threading.Barrier(4)

@@ -26,8 +26,8 @@ def name(user: Any) -> str:
 
 @pytest.fixture
 def carol(support: ReviewerGroup) -> Any:
-    user = UserFactory(username="carol", email="carol@example.com")
-    MembershipFactory(group=support, user=user)
+    user = UserFactory.create(username="carol", email="carol@example.com")
+    MembershipFactory.create(group=support, user=user)
     return user
 
 
@@ -153,8 +153,8 @@ def test_an_overflow_group_takes_rerouted_work(
     other_reviewer: Any,
     submit: Callable[..., ApprovalRequest],
 ) -> None:
-    spill: Any = GroupFactory(slug="spill", strategy=Strategy.ROUND_ROBIN)
-    MembershipFactory(group=spill, user=UserFactory(username="dave"))
+    spill: Any = GroupFactory.create(slug="spill", strategy=Strategy.ROUND_ROBIN)
+    MembershipFactory.create(group=spill, user=UserFactory.create(username="dave"))
     round_robin.overflow_group = spill
     round_robin.save()
     mine, _ = submit(), submit()

@@ -47,6 +47,7 @@ def test_the_email_has_the_request_the_policy_and_a_button_per_option(
         assert pending.title in body
         assert "amount" in body and "120.0" in body and "acme" in body
         assert "Check the amount against the order" in body  # the policy summary
+        assert pending.due_at is not None
         assert pending.due_at.strftime("%Y-%m-%d %H:%M") in body
         assert f"{settings.SITE_URL}/inbox/{pending.pk}/" in body
         assert "Open in inbox" in body
@@ -103,12 +104,12 @@ def test_away_inactive_out_of_office_and_voted_members_get_nothing(
 ) -> None:
     from tests.factories import MembershipFactory, UserFactory
 
-    away = UserFactory(username="carl")
-    MembershipFactory(group=support, user=away, away=True)
-    gone = UserFactory(username="dina", is_active=False)
-    MembershipFactory(group=support, user=gone)
-    on_leave = UserFactory(username="emil")
-    MembershipFactory(group=support, user=on_leave)
+    away = UserFactory.create(username="carl")
+    MembershipFactory.create(group=support, user=away, away=True)
+    gone = UserFactory.create(username="dina", is_active=False)
+    MembershipFactory.create(group=support, user=gone)
+    on_leave = UserFactory.create(username="emil")
+    MembershipFactory.create(group=support, user=on_leave)
     ReviewerProfile.objects.create(user=on_leave, away_from=timezone.now())
     approval = submit()
     approval.stage_plan[0]["quorum"] = "all"

@@ -50,7 +50,8 @@ def test_a_manager_downloads_the_csv(
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="checkpoint-audit-')
-    rows = read_csv(joined(response.streaming_content))
+    content = response.streaming_content  # type: ignore[attr-defined]
+    rows = read_csv(joined(content))
     assert rows[0][0] == "request_id"
     assert [row[0] for row in rows[1:]] == [str(a.pk) for a in decided_history]
 

@@ -46,15 +46,15 @@ def object_posts(pk: Any) -> list[tuple[str, dict[str, str]]]:
 @pytest.fixture
 def other_group_reviewer(db: Any) -> Any:
     legal = make_policy(slug="contract-clause", group=_group("legal"), threshold=None)
-    user = UserFactory(username="lena", email="lena@example.com")
-    MembershipFactory(group=legal.stages.get().group, user=user)
+    user = UserFactory.create(username="lena", email="lena@example.com")
+    MembershipFactory.create(group=legal.stages.get().group, user=user)
     return user
 
 
 def _group(slug: str) -> Any:
     from tests.factories import GroupFactory
 
-    return GroupFactory(slug=slug)
+    return GroupFactory.create(slug=slug)
 
 
 @pytest.fixture

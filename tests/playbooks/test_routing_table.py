@@ -198,9 +198,9 @@ def test_refunds_go_round_robin_and_deals_to_the_least_loaded(api: Client) -> No
         ReviewerGroup.objects.get(slug=s) for s in ("support-leads", "sales-managers")
     )
     for name in ("ann", "ben"):
-        MembershipFactory(group=leads, user=UserFactory(username=name))
+        MembershipFactory.create(group=leads, user=UserFactory.create(username=name))
     for name in ("cat", "dan"):
-        MembershipFactory(group=managers, user=UserFactory(username=name))
+        MembershipFactory.create(group=managers, user=UserFactory.create(username=name))
 
     refunds = [post(api, "refund-approval", {"amount": 80}).json()["assignee"] for _ in range(4)]
     deals = [

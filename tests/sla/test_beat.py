@@ -50,8 +50,10 @@ def test_beat_reminds_and_escalates_once_and_the_callback_arrives(
     reviewer: Any,
     other_reviewer: Any,
 ) -> None:
-    seniors: Any = GroupFactory(slug="seniors", name="Seniors")
-    MembershipFactory(group=seniors, user=UserFactory(username="sam", email="sam@example.com"))
+    seniors: Any = GroupFactory.create(slug="seniors", name="Seniors")
+    MembershipFactory.create(
+        group=seniors, user=UserFactory.create(username="sam", email="sam@example.com")
+    )
     support.escalation_group = seniors
     support.save()
     policy.callback_url = receiver.url

@@ -65,8 +65,10 @@ def audit_actions(approval: ApprovalRequest, action: str) -> int:
 
 @pytest.fixture
 def escalation_group(support: ReviewerGroup) -> ReviewerGroup:
-    seniors: Any = GroupFactory(slug="seniors", name="Seniors")
-    MembershipFactory(group=seniors, user=UserFactory(username="sam", email="sam@example.com"))
+    seniors: Any = GroupFactory.create(slug="seniors", name="Seniors")
+    MembershipFactory.create(
+        group=seniors, user=UserFactory.create(username="sam", email="sam@example.com")
+    )
     support.escalation_group = seniors
     support.save()
     return seniors
