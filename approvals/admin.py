@@ -35,6 +35,7 @@ from approvals.models import (
     ReviewerGroup,
     ReviewerProfile,
 )
+from approvals.payload_schema import PayloadSchemaError, check_schema
 from approvals.services.policies import policy_save_edits
 from approvals.services.tokens import api_token_revoke
 
@@ -93,6 +94,35 @@ class PolicyStageForm(forms.ModelForm):
         return None if condition in (None, {}) else _check_condition(condition)
 
 
+class PolicyForm(forms.ModelForm):
+    """A manager's typo in the payload schema is refused here, not discovered at intake."""
+
+    class Meta:
+        model = Policy
+        fields = [
+            "name",
+            "slug",
+            "is_active",
+            "summary",
+            "payload_schema",
+            "visible_fields",
+            "editable_fields",
+            "sla_minutes",
+            "reminder_points",
+            "expire_after_minutes",
+            "expiry_action",
+            "callback_url",
+        ]
+
+    def clean_payload_schema(self) -> Any:
+        schema = self.cleaned_data["payload_schema"]
+        try:
+            check_schema(schema)
+        except PayloadSchemaError as exc:
+            raise ValidationError(str(exc)) from None
+        return schema
+
+
 class PolicyRuleInline(admin.TabularInline):
     model = PolicyRule
     form = PolicyRuleForm
@@ -127,6 +157,7 @@ class DecisionOptionInline(admin.TabularInline):
 
 @admin.register(Policy)
 class PolicyAdmin(SimpleHistoryAdmin):
+    form = PolicyForm
     list_display = [
         "name",
         "slug",

@@ -131,8 +131,15 @@ def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> 
         approval.assigned_group = None
         approval.assignee = None
         return
-    voted = set(
-        approval.decisions.filter(decided_by__isnull=False).values_list("decided_by_id", flat=True)
+    # Only a later stage can have voters to leave out; a new request has none (saves a query).
+    voted = (
+        set()
+        if approval.stage <= 1
+        else set(
+            approval.decisions.filter(decided_by__isnull=False).values_list(
+                "decided_by_id", flat=True
+            )
+        )
     )
     choice = choose_assignment(group, exclude_user_ids=voted)
     _set_assignee(approval, group=choice.group, assignee=choice.assignee, at=start)

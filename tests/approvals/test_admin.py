@@ -185,6 +185,20 @@ def test_a_malformed_rule_is_refused_with_a_reason(manager_client: Client, polic
     assert policy.version == 1
 
 
+def test_a_broken_payload_schema_is_refused_with_a_reason(
+    manager_client: Client, policy: Policy
+) -> None:
+    url = _admin_url(Policy, "change", policy.pk)
+    data = _change_form_data(manager_client.get(url))
+    data["payload_schema"] = '{"type": "object", "properties": {"amount": {"type": "money"}}}'
+    response = manager_client.post(url, data)
+    assert response.status_code == 200
+    assert "Not a valid JSON Schema" in response.content.decode()
+    policy.refresh_from_db()
+    assert policy.version == 1
+    assert policy.payload_schema is None
+
+
 def test_the_requests_changelist_is_flat_in_queries(
     manager_client: Client, submit: Callable[..., ApprovalRequest], reviewer: Any
 ) -> None:
