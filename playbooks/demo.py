@@ -224,6 +224,8 @@ def seed_demo(*, requests: int = 300, seed: int = 42) -> SeedSummary:
     install_all()
     summary.users_created = _ensure_users()
     rng = random.Random(seed)
+    # A second stream for the decision delays, so adding them does not change the samples.
+    delays = random.Random(seed + 1)
     policies = list(Policy.objects.filter(slug__in=DEMO_POLICIES).order_by("slug"))
     existing = set(
         ApprovalRequest.objects.filter(requested_by=REQUESTED_BY).values_list(
@@ -252,5 +254,15 @@ def seed_demo(*, requests: int = 300, seed: int = 42) -> SeedSummary:
         )
         summary.requests_created += 1
         if approval.status == ApprovalRequest.Status.PENDING and decide and not overdue:
-            summary.decisions_made += _decide_some(approval, rng)
+            decided = _decide_some(approval, rng)
+            summary.decisions_made += decided
+            if decided:
+                # Demo data only: the sample was decided the instant it was made, which would
+                # put "0s" on every dashboard figure. Moving its creation back by a reviewer's
+                # usual delay gives realistic times to decision. created_at is not on the
+                # audit chain (its entries keep their own times), so verify_audit still holds.
+                ApprovalRequest.objects.filter(pk=approval.pk).update(
+                    created_at=approval.created_at
+                    - timedelta(minutes=delays.choice([4, 9, 15, 25, 40, 75, 120, 240, 480]))
+                )
     return summary
