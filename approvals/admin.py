@@ -346,22 +346,13 @@ DECISION_INLINE_FIELDS: tuple[str, ...] = (
 )
 
 
-class DecisionInline(admin.TabularInline):
+class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Decision
     extra = 0
     can_delete = False
     fields = DECISION_INLINE_FIELDS
     readonly_fields = DECISION_INLINE_FIELDS
     ordering = ("decided_at", "id")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ApprovalRequest)

@@ -67,6 +67,14 @@ def _lock(approval: ApprovalRequest) -> ApprovalRequest:
     )
 
 
+def _lock_pending(approval: ApprovalRequest) -> ApprovalRequest:
+    """Lock the row and refuse politely if someone already finished it."""
+    approval = _lock(approval)
+    if approval.status != Status.PENDING:
+        raise _already_decided(approval)
+    return approval
+
+
 def _move(approval: ApprovalRequest, status: str) -> None:
     if not approval.can_move_to(status):
         raise IllegalTransition(
@@ -448,9 +456,7 @@ def approval_decide(
     reject or request-changes ends the request at once; an approval that meets the stage's
     quorum moves to the next stage, or approves the request after the last stage.
     """
-    approval = _lock(approval)
-    if approval.status != Status.PENDING:
-        raise _already_decided(approval)
+    approval = _lock_pending(approval)
     if not _may_decide(approval, reviewer):
         raise NotAllowed("You are not a reviewer of this request's current stage.")
     chosen = DecisionOption.objects.filter(policy_id=approval.policy_id, key=option).first()
@@ -536,9 +542,7 @@ def approval_assign(
     notify: bool = True,
 ) -> ApprovalRequest:
     """Give a pending request to a member (or to nobody in `group`'s queue)."""
-    approval = _lock(approval)
-    if approval.status != Status.PENDING:
-        raise _already_decided(approval)
+    approval = _lock_pending(approval)
     group = group or approval.assigned_group
     if group is None:
         raise IllegalTransition("The request has no group to assign within.")
@@ -564,9 +568,7 @@ def approval_assign(
 @transaction.atomic
 def approval_claim(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalRequest:
     """A group member takes an unassigned request; a race is lost politely, never doubled."""
-    approval = _lock(approval)
-    if approval.status != Status.PENDING:
-        raise _already_decided(approval)
+    approval = _lock_pending(approval)
     if not _may_decide(approval, reviewer):
         raise NotAllowed("You are not a reviewer of this request's current stage.")
     if approval.assignee is not None and approval.assignee_id != reviewer.pk:
@@ -587,9 +589,7 @@ def approval_claim(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalReque
 @transaction.atomic
 def approval_release(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalRequest:
     """The assignee hands a request back to the group's queue."""
-    approval = _lock(approval)
-    if approval.status != Status.PENDING:
-        raise _already_decided(approval)
+    approval = _lock_pending(approval)
     if approval.assignee_id != reviewer.pk:
         raise NotAllowed("Only the assignee can release this request.")
     approval.assignee = None
@@ -606,9 +606,7 @@ def approval_release(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalReq
 @transaction.atomic
 def approval_escalate(*, approval: ApprovalRequest, actor: str = "system") -> ApprovalRequest:
     """Past due: hand it to the group's escalation group, flag it, tell the caller."""
-    approval = _lock(approval)
-    if approval.status != Status.PENDING:
-        raise _already_decided(approval)
+    approval = _lock_pending(approval)
     now = timezone.now()
     source = approval.assigned_group
     target = source.escalation_group if source and source.escalation_group_id else source
@@ -639,9 +637,7 @@ def approval_escalate(*, approval: ApprovalRequest, actor: str = "system") -> Ap
 @transaction.atomic
 def approval_expire(*, approval: ApprovalRequest, actor: str = "system") -> ApprovalRequest:
     """The policy's expiry action, recorded as a Decision(channel="timeout") where it decides."""
-    approval = _lock(approval)
-    if approval.status != Status.PENDING:
-        raise _already_decided(approval)
+    approval = _lock_pending(approval)
     action = approval.policy.expiry_action
     if action == Policy.ExpiryAction.ESCALATE and approval.escalation_count < 2:
         approval.expires_at = None
