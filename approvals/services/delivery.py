@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -51,6 +52,22 @@ def _record_attempt(
     )
 
 
+def _audit_event(event: OutboxEvent, action: str, **extra: Any) -> None:
+    """The audit entry of a delivery outcome, in the caller's transaction."""
+    audit_append(
+        action=action,
+        actor="system",
+        approval=event.approval,
+        data={
+            "event": str(event.pk),
+            "type": event.event_type,
+            "webhook_id": event.webhook_id,
+            "attempts": event.attempts,
+            **extra,
+        },
+    )
+
+
 @transaction.atomic
 def event_mark_delivered(
     *, event: OutboxEvent, status_code: int, duration_ms: int, at: datetime | None = None
@@ -63,18 +80,7 @@ def event_mark_delivered(
     if event.status != Status.DELIVERED:
         event.status = Status.DELIVERED
         event.delivered_at = at
-        audit_append(
-            action="callback_delivered",
-            actor="system",
-            approval=event.approval,
-            data={
-                "event": str(event.pk),
-                "type": event.event_type,
-                "webhook_id": event.webhook_id,
-                "attempts": event.attempts,
-                "status_code": status_code,
-            },
-        )
+        _audit_event(event, "callback_delivered", status_code=status_code)
     event.next_attempt_at = None
     event.leased_until = None
     event.last_error = ""
@@ -116,18 +122,7 @@ def event_record_failure(
         if delay is None:
             event.status = Status.DEAD
             event.next_attempt_at = None
-            audit_append(
-                action="callback_dead",
-                actor="system",
-                approval=event.approval,
-                data={
-                    "event": str(event.pk),
-                    "type": event.event_type,
-                    "webhook_id": event.webhook_id,
-                    "attempts": event.attempts,
-                    "last_error": event.last_error[:300],
-                },
-            )
+            _audit_event(event, "callback_dead", last_error=event.last_error[:300])
         else:
             event.next_attempt_at = at + delay
     event.save(
