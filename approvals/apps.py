@@ -1,9 +1,21 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = "Approvals"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py).
+        from approvals.admin import delivery, policies  # noqa: F401
+
+
+class CheckpointAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with Checkpoint's site as `admin.site`."""
+
+    default = False
+    default_site = "approvals.admin.site.CheckpointAdminSite"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
 
@@ -29,3 +31,9 @@ def check_broker() -> str:
 def health_report() -> tuple[dict[str, str], bool]:
     report = {"database": check_database(), "broker": check_broker()}
     return report, all(value == "ok" for value in report.values())
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report, ok = health_report()
+    return JsonResponse(report, status=200 if ok else 503)

@@ -9,7 +9,7 @@ from celery import shared_task
 @shared_task(name="approvals.tasks.deliver_webhooks")
 def deliver_webhooks() -> int:
     """Deliver every outbox event whose attempt is due; returns how many were attempted."""
-    from approvals.webhooks import deliver_due
+    from approvals.callbacks.delivery import deliver_due
 
     return deliver_due()
 
@@ -17,7 +17,7 @@ def deliver_webhooks() -> int:
 @shared_task(name="approvals.tasks.deliver_event")
 def deliver_event(event_id: str) -> bool:
     """The on-commit kick for one event, so a decision reaches the caller in a second or two."""
-    from approvals.webhooks import deliver_one
+    from approvals.callbacks.delivery import deliver_one
 
     return deliver_one(event_id)
 
@@ -28,7 +28,7 @@ def notify_approval(approval_id: str, kind: str, stage: int, tag: str = "") -> i
 
     `tag` tells repeated notices of one stage apart (e.g. the reminder point "0.5").
     """
-    from approvals.notifications import notify
+    from approvals.notifications.email import notify
 
     return notify(approval_id=approval_id, kind=kind, stage=stage, tag=tag)
 
@@ -36,7 +36,7 @@ def notify_approval(approval_id: str, kind: str, stage: int, tag: str = "") -> i
 @shared_task(name="approvals.tasks.sweep_slas")
 def sweep_slas() -> int:
     """Reminders, escalations and expiries that are due; returns how many rows it acted on."""
-    from approvals.sweeps import sweep_due
+    from approvals.sla.sweep import sweep_due
 
     return sweep_due()
 
@@ -44,7 +44,7 @@ def sweep_slas() -> int:
 @shared_task(name="approvals.tasks.distribute_work")
 def distribute_work() -> int:
     """Assign unassigned work and re-route the work of members who went away."""
-    from approvals.distribution import distribute
+    from approvals.workload.distribution import distribute
 
     return distribute()
 
@@ -52,7 +52,7 @@ def distribute_work() -> int:
 @shared_task(name="approvals.tasks.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     """Delete idempotency records older than the 24-hour window."""
-    from approvals.idempotency import purge_expired
+    from approvals.api.idempotency import purge_expired
 
     return purge_expired()
 
@@ -60,7 +60,7 @@ def purge_idempotency_records() -> int:
 @shared_task(name="approvals.tasks.flag_fatigue")
 def flag_fatigue() -> int:
     """Flag reviewers whose recent decisions are nearly all instant approvals."""
-    from approvals.fatigue import flag_fatigued_reviewers
+    from approvals.workload.fatigue import flag_fatigued_reviewers
 
     return flag_fatigued_reviewers()
 
@@ -68,6 +68,6 @@ def flag_fatigue() -> int:
 @shared_task(name="approvals.tasks.send_daily_digests")
 def send_daily_digests() -> int:
     """The opt-in daily digest of pending work per reviewer."""
-    from approvals.notifications import send_digests
+    from approvals.notifications.email import send_digests
 
     return send_digests()

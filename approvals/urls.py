@@ -1,15 +1,16 @@
+"""Every route of Checkpoint, area by area; `config.urls` adds the admin and allauth."""
+
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
-from approvals import views
+from approvals.health import healthz
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
-    path("inbox/", views.inbox, name="inbox"),
-    # <str:pk>: a malformed id reaches the access helper and is the same 404 as a missing one.
-    path("inbox/<str:pk>/", views.inbox_detail, name="inbox_detail"),
-    path("inbox/<str:pk>/decide", views.inbox_decide, name="inbox_decide"),
-    path("inbox/<str:pk>/claim", views.inbox_claim, name="inbox_claim"),
-    path("inbox/<str:pk>/release", views.inbox_release, name="inbox_release"),
+    path("", RedirectView.as_view(url="/inbox/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("", include("approvals.api.urls")),
+    path("", include("approvals.inbox.urls")),
+    path("", include("approvals.audit.urls")),
 ]

@@ -44,7 +44,7 @@ def seed_decisions(*, approval_ids: list[Any], count: int, policy_version: int =
 
 def measure_export_peak(*, page_size: int | None = None) -> tuple[int, int]:
     """(rows, peak bytes) of streaming the whole export, the CSV text discarded as it goes."""
-    from approvals.csv_export import PAGE_SIZE, ExportFilter, csv_lines
+    from approvals.audit.csv_export import PAGE_SIZE, ExportFilter, csv_lines
 
     tracemalloc.start()
     tracemalloc.reset_peak()

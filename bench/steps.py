@@ -215,7 +215,7 @@ def sweep(args: dict[str, Any]) -> dict[str, Any]:
     on nothing (imports, connections, plans warm); make the `due` rows due; time the sweep until
     it reports nothing left; check that exactly those rows moved on.
     """
-    from approvals.sweeps import sweep_due
+    from approvals.sla.sweep import sweep_due
 
     policy, group = _policy_and_group()
     seed.reset_requests()

@@ -21,11 +21,11 @@ from ninja.openapi.schema import OpenAPISchema
 
 from approvals.api import problems
 from approvals.api.auth import ApiTokenAuth
+from approvals.api.idempotency import KeyInFlight, KeyReused
 from approvals.api.problems import Problem, field_path, problem_response, validation_problem
 from approvals.api.requests import router
 from approvals.api.schemas import RequestIn
 from approvals.exceptions import ApprovalError, DuplicateOpenRequest
-from approvals.idempotency import KeyInFlight, KeyReused
 
 DESCRIPTION = """\
 Automations send Checkpoint the decisions they should not take alone. Authenticate with

@@ -15,8 +15,8 @@ import pydantic
 
 from approvals.api.problems import validation_problem
 from approvals.api.schemas import RequestIn
+from approvals.callbacks.netguard import UnsafeCallbackURL, check_callback_url
 from approvals.models import ApprovalRequest, Policy
-from approvals.netguard import UnsafeCallbackURL, check_callback_url
 from approvals.payload_schema import validate_payload
 
 ALLOWED_FIELDS = ", ".join(RequestIn.model_fields)

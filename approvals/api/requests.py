@@ -14,6 +14,13 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from approvals.api.body import read_json_object
+from approvals.api.idempotency import (
+    MAX_KEY_LENGTH,
+    StoredResponse,
+    body_fingerprint,
+    idempotency_replay,
+    idempotency_run,
+)
 from approvals.api.intake import intake_validate, resubmission_of
 from approvals.api.problems import MALFORMED, Problem
 from approvals.api.schemas import (
@@ -29,15 +36,8 @@ from approvals.api.selectors import (
     approval_get_for_caller,
     approvals_page,
 )
-from approvals.idempotency import (
-    MAX_KEY_LENGTH,
-    StoredResponse,
-    body_fingerprint,
-    idempotency_replay,
-    idempotency_run,
-)
+from approvals.api.serializers import request_data, request_detail_data
 from approvals.models import ApiToken
-from approvals.serializers import request_data, request_detail_data
 from approvals.services import approval_cancel, approval_submit
 
 router = Router(tags=["requests"])

@@ -16,7 +16,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals import routing
-from approvals.assignment import choose_assignment
 from approvals.exceptions import (
     AlreadyDecided,
     AlreadyVoted,
@@ -37,7 +36,8 @@ from approvals.models import (
 from approvals.services.audit import audit_append
 from approvals.services.outbox import outbox_enqueue
 from approvals.services.policies import policy_route_specs
-from approvals.sla import add_working_minutes, reminder_times
+from approvals.sla.clock import add_working_minutes, reminder_times
+from approvals.workload.assignment import choose_assignment
 
 Status = ApprovalRequest.Status
 

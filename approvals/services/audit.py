@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.audit import GENESIS_HASH, compute_entry_hash, decision_fingerprint
+from approvals.audit.chain import GENESIS_HASH, compute_entry_hash, decision_fingerprint
 from approvals.models import ApprovalRequest, AuditChainHead, AuditEntry, Decision
 
 

@@ -1,6 +1,6 @@
 """State changes of a callback outbox event (CONTRACT §3).
 
-The sender (approvals/webhooks.py) does the HTTP; these record what happened. Each owns its
+The sender (approvals/callbacks/delivery.py) does the HTTP; these record what happened. Each owns its
 transaction and writes, together: the attempt row, the event's new status and due time, and —
 when the event ends (delivered or dead) or an operator redelivers it — the audit entry.
 """

@@ -101,7 +101,7 @@ def reviewer_flag_fatigue(*, user: Any, reason: str, actor: str = "system") -> b
     user_id, flagged_at = user.pk, profile.fatigue_flagged_at
 
     def tell_managers() -> None:
-        from approvals.notifications import notify_managers_of_fatigue
+        from approvals.notifications.email import notify_managers_of_fatigue
 
         try:
             notify_managers_of_fatigue(user_id=user_id, flagged_at=flagged_at)

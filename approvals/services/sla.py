@@ -1,6 +1,6 @@
 """The SLA clock's state changes: reminders, and the check that escalates or expires.
 
-`approvals.sweeps.sweep_due` claims rows that are due and calls `approval_sla_check` on each;
+`approvals.sla.sweep.sweep_due` claims rows that are due and calls `approval_sla_check` on each;
 everything a check changes goes through a service here or in `services/approvals.py`.
 """
 
@@ -19,7 +19,7 @@ from approvals.services.approvals import (
     next_sla_check,
 )
 from approvals.services.audit import audit_append
-from approvals.sla import reminder_due
+from approvals.sla.clock import reminder_due
 
 log = logging.getLogger(__name__)
 Status = ApprovalRequest.Status

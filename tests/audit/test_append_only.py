@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from approvals.audit_verify import audit_verify
+from approvals.audit.verify import audit_verify
 from approvals.models import ApprovalRequest, AuditEntry, Decision
 from approvals.services import approval_decide
 from tests.conftest import requires_postgres

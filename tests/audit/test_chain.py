@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from approvals.audit_verify import audit_verify
+from approvals.audit.verify import audit_verify
 from approvals.models import ApprovalRequest, AuditChainHead, AuditEntry, OutboxEvent, Policy
 from approvals.services import (
     approval_assign,
@@ -92,7 +92,7 @@ def test_it_puts_every_transition_on_the_chain_and_verify_passes(
 
 def test_it_records_reminders_on_the_chain(submit: Callable[..., ApprovalRequest]) -> None:
     sweeps = pytest.importorskip(
-        "approvals.sweeps", reason="the SLA sweep (issue 6) is not in the tree yet"
+        "approvals.sla.sweep", reason="the SLA sweep (issue 6) is not in the tree yet"
     )
     import time
     from datetime import timedelta

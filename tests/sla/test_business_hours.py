@@ -1,4 +1,4 @@
-"""approvals.business_hours: SLA clocks that run only in a group's working time (pure)."""
+"""approvals.sla.business_hours: SLA clocks that run only in a group's working time (pure)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvals.business_hours import (
+from approvals.sla.business_hours import (
     add_business_minutes,
     business_minutes_between,
     is_working_time,
 )
-from approvals.sla import add_working_minutes
+from approvals.sla.clock import add_working_minutes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

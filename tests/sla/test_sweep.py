@@ -15,7 +15,6 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from approvals import sweeps
 from approvals.models import (
     ApprovalRequest,
     AuditEntry,
@@ -25,6 +24,7 @@ from approvals.models import (
     Policy,
     ReviewerGroup,
 )
+from approvals.sla import sweep as sweeps
 from approvals.tasks import sweep_slas
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
 

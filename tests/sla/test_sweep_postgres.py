@@ -12,8 +12,8 @@ from django.core import mail
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from approvals import sweeps
 from approvals.models import ApprovalRequest, AuditEntry, Notification
+from approvals.sla import sweep as sweeps
 from tests.conftest import requires_postgres
 
 COLUMNS = (

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from approvals.csv_export import (
+from approvals.audit.csv_export import (
     ExportFilter,
     ExportParamError,
     csv_lines,

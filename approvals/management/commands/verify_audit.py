@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from approvals.audit_verify import audit_verify
+from approvals.audit.verify import audit_verify
 from approvals.management.base import OneLineErrorsCommand
 
 

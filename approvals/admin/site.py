@@ -1,0 +1,41 @@
+"""The managers' admin site: Django's admin plus the dashboard and the what-if page.
+
+Installed as the default site through `approvals.apps.CheckpointAdminConfig`, so every
+`@admin.register` in this package lands here and `admin.site` is this object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, path
+
+from approvals.admin.dashboard import dashboard_view, index_entries
+from approvals.admin.whatif import whatif_view
+
+
+class CheckpointAdminSite(admin.AdminSite):
+    site_header = "Checkpoint administration"
+    site_title = "Checkpoint"
+    index_title = "Policies, reviewers and the audit trail"
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        return [
+            path("approvals/dashboard/", self._page(dashboard_view), name="approvals_dashboard"),
+            path("approvals/what-if/", self._page(whatif_view), name="approvals_whatif"),
+            *super().get_urls(),
+        ]
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            if app["app_label"] == "approvals":
+                app["models"][:0] = index_entries(request)
+        return app_list
+
+    def _page(self, view: Callable[[HttpRequest, admin.AdminSite], HttpResponse]) -> Any:
+        # admin_view: staff only (others go to the admin login), no caching, CSRF.
+        return self.admin_view(lambda request: view(request, self))

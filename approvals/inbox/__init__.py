@@ -1,0 +1,1 @@
+"""The reviewers' pages: the inbox, its reads and forms, email deep links, the Settings page."""

@@ -1,0 +1,36 @@
+"""The one way a view gets a request for a reviewer (STYLE.md 4).
+
+Missing, malformed and forbidden all raise the same Http404, so a URL never tells an
+outsider whether a request exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import Http404
+
+from approvals.inbox.selectors import approvals_visible_to
+from approvals.models import ApprovalRequest
+
+
+def approval_get_for_reviewer(
+    *, user: Any, pk: Any, group_ids: list[int] | None = None
+) -> ApprovalRequest:
+    """The request `pk` if `user` may see it (their groups' work or one they decided on)."""
+    try:
+        pk = uuid.UUID(str(pk))
+    except ValueError:
+        raise Http404("No such request.") from None
+    if not user.is_authenticated or not user.is_active:
+        raise Http404("No such request.")
+    approval = (
+        approvals_visible_to(user=user, group_ids=group_ids)
+        .filter(pk=pk)
+        .select_related("policy", "assigned_group", "assignee", "previous")
+        .first()
+    )
+    if approval is None:
+        raise Http404("No such request.")
+    return approval

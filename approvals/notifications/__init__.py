@@ -1,0 +1,1 @@
+"""Messages to reviewers: email for new work, reminders, escalations and the digest."""

@@ -1,0 +1,264 @@
+"""Email to reviewers: "a request waits on you", reminders, escalations, the daily digest.
+
+Sent by Celery tasks after the change commits (approvals.tasks.notify_approval,
+send_daily_digests). Every message is claimed in `Notification` under a unique key BEFORE it is
+sent, so running a task twice, or on two workers at once, sends nothing twice. A send that
+fails keeps its row with the error; the next run of the same notice claims it again and
+retries. A worker killed between claim and send leaves the row claimed and unsent: that
+message is lost rather than risked twice (at most once).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from approvals.inbox.deeplinks import deeplink_url, inbox_url, make_token, visible_payload
+from approvals.models import ApprovalRequest, Decision, DecisionOption, Notification
+
+logger = logging.getLogger(__name__)
+
+Kind = Notification.Kind
+SUBJECTS: dict[str, str] = {
+    Kind.ASSIGNED: "Decision needed: {title}",
+    Kind.REMINDER: "Reminder: {title}",
+    Kind.ESCALATED: "Escalated to you: {title}",
+}
+DIGEST_LIMIT = 20
+
+
+def _claim(
+    *, key: str, kind: str, recipient: Any, approval: ApprovalRequest | None = None, stage: int = 0
+) -> Notification | None:
+    """The row for this message if this call may send it; None if it was sent or is being sent."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(
+                key=key, kind=kind, approval=approval, recipient=recipient, stage=stage
+            )
+    except IntegrityError:
+        pass
+    # An earlier attempt failed (error recorded, never sent): take it back, once.
+    failed = Notification.objects.filter(key=key, sent_at__isnull=True).exclude(error="").first()
+    if failed is None:
+        return None
+    taken = Notification.objects.filter(
+        pk=failed.pk, sent_at__isnull=True, error=failed.error
+    ).update(error="")
+    return failed if taken == 1 else None
+
+
+def _send(notification: Notification, message: EmailMultiAlternatives) -> bool:
+    try:
+        message.send()
+    except Exception as exc:  # SMTP down, refused recipient: keep the error, allow a retry
+        logger.warning("email %s failed: %s", notification.key, exc)
+        error = f"{type(exc).__name__}: {exc}"[:2000] or "failed"
+        Notification.objects.filter(pk=notification.pk).update(error=error)
+        return False
+    Notification.objects.filter(pk=notification.pk).update(sent_at=timezone.now(), error="")
+    return True
+
+
+def _recipients(approval: ApprovalRequest) -> list[Any]:
+    """The assignee; for unassigned (pull) work every present member of the group."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    if approval.assignee_id is not None:
+        users = users.filter(pk=approval.assignee_id)
+    elif approval.assigned_group_id is not None:
+        users = users.filter(
+            memberships__group_id=approval.assigned_group_id, memberships__away=False
+        )
+    else:
+        return []
+    voted = Decision.objects.filter(approval=approval, decided_by__isnull=False).values(
+        "decided_by"
+    )
+    users = users.exclude(pk__in=voted).select_related("reviewer_profile").order_by("pk")
+    now = timezone.now()
+    present = []
+    for user in users:
+        profile = getattr(user, "reviewer_profile", None)
+        if approval.assignee_id is None and profile is not None and profile.is_out_of_office(now):
+            continue
+        present.append(user)
+    return present
+
+
+def approval_message(
+    *, approval: ApprovalRequest, reviewer: Any, kind: str, options: list[DecisionOption]
+) -> EmailMultiAlternatives:
+    """The HTML + text email for one reviewer, a deep-link button per decision option."""
+    buttons = [
+        {
+            "label": option.label,
+            "outcome": option.outcome,
+            "url": deeplink_url(
+                make_token(reviewer=reviewer, approval=approval, option_key=option.key)
+            ),
+        }
+        for option in options
+    ]
+    context = {
+        "approval": approval,
+        "reviewer": reviewer,
+        "kind": kind,
+        "fields": visible_payload(approval),
+        "buttons": buttons,
+        "inbox_url": inbox_url(approval),
+        "site_url": settings.SITE_URL,
+        "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
+    }
+    subject = SUBJECTS.get(kind, SUBJECTS[Kind.ASSIGNED]).format(title=approval.title)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split())[:200],
+        body=render_to_string("emails/approval.txt", context),
+        to=[reviewer.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string("emails/approval.html", context), "text/html")
+    return message
+
+
+def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
+    """Email the people `approval_id` waits on at `stage`; returns how many emails went out.
+
+    Steps: load the request; stop if it is no longer pending or has left `stage` (a stale
+    notice); pick the recipients; for each, claim the key
+    `{kind}:{approval}:{stage}:{user}[:{tag}]` and send. `tag` tells repeated notices of one
+    stage apart (a reminder point; an escalation defaults to its count).
+    """
+    approval = (
+        ApprovalRequest.objects.select_related("policy", "assigned_group", "assignee")
+        .filter(pk=approval_id)
+        .first()
+    )
+    if approval is None or approval.status != ApprovalRequest.Status.PENDING:
+        return 0
+    if approval.stage != stage:
+        return 0
+    if kind == Kind.ESCALATED and not tag:
+        tag = str(approval.escalation_count)
+    options = list(
+        DecisionOption.objects.filter(policy_id=approval.policy_id).order_by("position", "id")
+    )
+    recipients = _recipients(approval)
+    if not recipients:
+        return 0
+    sent = 0
+    with get_connection() as connection:  # one SMTP session for every recipient
+        for reviewer in recipients:
+            key = f"{kind}:{approval.pk}:{stage}:{reviewer.pk}" + (f":{tag}" if tag else "")
+            notification = _claim(
+                key=key[:200], kind=kind, recipient=reviewer, approval=approval, stage=stage
+            )
+            if notification is None:
+                continue
+            message = approval_message(
+                approval=approval, reviewer=reviewer, kind=kind, options=options
+            )
+            message.connection = connection
+            sent += _send(notification, message)
+    return sent
+
+
+def _pending_for(user: Any) -> Any:
+    groups = user.memberships.values("group_id")
+    return (
+        ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
+        .filter(Q(assignee=user) | Q(assignee__isnull=True, assigned_group_id__in=groups))
+        .exclude(decisions__decided_by=user)
+        .select_related("policy")
+        .order_by("due_at", "created_at")
+    )
+
+
+def send_digests() -> int:
+    """The opt-in daily digest: a short list of pending work per reviewer; once a day each."""
+    today = timezone.localdate().isoformat()
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, reviewer_profile__daily_digest=True)
+        .exclude(email="")
+        .order_by("pk")
+    )
+    readers = list(users)
+    if not readers:
+        return 0
+    sent = 0
+    with get_connection() as connection:
+        for user in readers:
+            pending = _pending_for(user)
+            items = list(pending[:DIGEST_LIMIT])
+            if not items:
+                continue
+            notification = _claim(key=f"digest:{user.pk}:{today}", kind=Kind.DIGEST, recipient=user)
+            if notification is None:
+                continue
+            context = {
+                "reviewer": user,
+                "items": [(approval, inbox_url(approval)) for approval in items],
+                "total": pending.count(),
+                "inbox": f"{settings.SITE_URL}/inbox/",
+            }
+            message = EmailMultiAlternatives(
+                subject=f"{context['total']} request(s) waiting for you",
+                body=render_to_string("emails/digest.txt", context),
+                to=[user.email],
+                headers={"Auto-Submitted": "auto-generated"},
+                connection=connection,
+            )
+            message.attach_alternative(render_to_string("emails/digest.html", context), "text/html")
+            sent += _send(notification, message)
+    return sent
+
+
+def notify_managers_of_fatigue(*, user_id: int, flagged_at: Any) -> int:
+    """Email every manager (the Managers group) that a reviewer was flagged for fatigue.
+
+    Once per manager and flag: the key names the flag's moment, so a cleared and later renewed
+    flag is news again, but a second run for the same flag sends nothing (added for issue 6).
+    """
+    reviewer = get_user_model().objects.select_related("reviewer_profile").get(pk=user_id)
+    profile = reviewer.reviewer_profile
+    managers = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name="Managers")
+        .exclude(email="")
+        .order_by("pk")
+    )
+    stamp = flagged_at.isoformat() if flagged_at else "unknown"
+    admin_url = f"{settings.SITE_URL}/admin/approvals/reviewerprofile/{profile.pk}/change/"
+    body = (
+        f"{reviewer.get_username()} was flagged for possible rubber-stamping.\n\n"
+        f"{profile.fatigue_reason}\n\n"
+        "New work goes to other reviewers first until a manager clears the flag in the admin:\n"
+        f"{admin_url}\n"
+    )
+    sent = 0
+    with get_connection() as connection:
+        for manager in managers:
+            notification = _claim(
+                key=f"fatigue:{reviewer.pk}:{stamp}:{manager.pk}"[:200],
+                kind=Kind.FATIGUE,
+                recipient=manager,
+            )
+            if notification is None:
+                continue
+            message = EmailMultiAlternatives(
+                subject=f"Reviewer flagged for fatigue: {reviewer.get_username()}",
+                body=body,
+                to=[manager.email],
+                headers={"Auto-Submitted": "auto-generated"},
+                connection=connection,
+            )
+            sent += _send(notification, message)
+    return sent

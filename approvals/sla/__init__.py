@@ -1,0 +1,1 @@
+"""The SLA clock: due times in business hours, reminder points, the sweep that acts on them."""

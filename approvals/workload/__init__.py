@@ -1,0 +1,1 @@
+"""Who does the work: assignment on intake, distributing waiting work, the fatigue flag."""
