@@ -22,7 +22,7 @@ class IllegalTransition(ApprovalError):
 
 
 class AlreadyDecided(ApprovalError):
-    """Someone got there first (STYLE.md 6): 'already decided by alice at 10:02'."""
+    """Someone got there first: 'already decided by alice at 10:02'."""
 
     status_code = 409
 

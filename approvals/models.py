@@ -1,7 +1,7 @@
-"""The Checkpoint domain (DESIGN.md "Domain").
+"""The Checkpoint domain (docs/architecture.md).
 
 Models hold data and values of their own row only. Every change of status, assignment or audit
-goes through `approvals.services` (STYLE.md 1-7): nothing here has business rules in `save()`.
+goes through `approvals.services`: nothing here has business rules in `save()`.
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ class ApprovalRequest(models.Model):
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
 
-    # Status moves the services may make (STYLE.md 5). Final statuses go nowhere.
+    # Status moves the services may make. Final statuses go nowhere.
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset(
             {
@@ -368,7 +368,7 @@ class ApprovalRequest(models.Model):
         ordering = ["-created_at"]
         permissions = [("export_audit", "Can export the audit CSV")]
         constraints = [
-            # CONTRACT §2: one open request per policy + external_id.
+            # docs/api.md "The API": one open request per policy + external_id.
             models.UniqueConstraint(
                 fields=["policy", "external_id"],
                 condition=Q(status="pending") & ~Q(external_id=""),

@@ -1,6 +1,6 @@
 """A policy's payload JSON Schema: checked when a manager saves it, enforced at intake.
 
-Intake errors name field paths the way CONTRACT §2 does ("payload.amount",
+Intake errors name field paths the way docs/api.md "The API" does ("payload.amount",
 "payload.lines.0.sku"), so a caller can point at the offending value. The schema is data a
 manager typed: a broken one must never turn a caller's request into a 500, so intake skips
 (and logs) a schema that cannot be used, and routing still sends any payload it cannot judge

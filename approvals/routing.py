@@ -1,4 +1,4 @@
-"""Policy routing as pure code: a policy's rules and a payload in, a route out (STYLE.md 8).
+"""Policy routing as pure code: a policy's rules and a payload in, a route out.
 
 No ORM, no `eval`: a condition is data that a manager types in the admin, and nothing in it can
 run code. Grammar:

@@ -1,5 +1,5 @@
 """Celery tasks: each takes ids, loads rows, calls one service or sweep, owns retries
-(STYLE.md 13-15). Every task is idempotent and safe on two workers at once."""
+. Every task is idempotent and safe on two workers at once."""
 
 from __future__ import annotations
 

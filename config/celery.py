@@ -25,7 +25,7 @@ def _seconds(name: str, default: float) -> float:
         raise ValueError(f"{name}={value!r} is not a number of seconds") from None
 
 
-# The whole beat schedule, in one place (STYLE.md 15). Run EXACTLY ONE beat process
+# The whole beat schedule, in one place. Run EXACTLY ONE beat process
 # (`celery -A config beat`, or `-B` on a single worker): every task below is idempotent and safe
 # on two workers at once, but a second beat would double the load for nothing.
 # django-celery-beat copies these entries into its tables at start-up, where managers can pause
@@ -48,7 +48,7 @@ app.conf.beat_schedule = {
         "task": "approvals.tasks.deliver_webhooks",
         "schedule": _seconds("DELIVER_INTERVAL_SECONDS", 10.0),
     },
-    # Idempotency keys are honoured for 24 h (CONTRACT §2); older records are purged hourly.
+    # Idempotency keys are honoured for 24 h (docs/api.md "The API"); older records are purged hourly.
     "purge-idempotency-records": {
         "task": "approvals.tasks.purge_idempotency_records",
         "schedule": 3600.0,

@@ -1,4 +1,4 @@
-"""Checkpoint settings: one file, read from the environment (CONTRACT §6).
+"""Checkpoint settings: one file, read from the environment (docs/operations.md "Environment variables").
 
 Defaults are safe for the one-command demo and the test suite only. In production (DEBUG off)
 a missing SECRET_KEY or a malformed value stops the process at boot with a message that says
@@ -202,7 +202,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Checkpoint ----------------------------------------------------------------------------------
 CALLBACK_ALLOW_PRIVATE_NETWORKS = envbool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
 DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
-# Callback retries (CONTRACT §3): seconds after each failed attempt, ±20 % jitter; after the
+# Callback retries (docs/api.md "Callbacks"): seconds after each failed attempt, ±20 % jitter; after the
 # last one the event is dead. Tests and the fault drills set a tight schedule through the env.
 try:
     WEBHOOK_RETRY_SCHEDULE = [

@@ -1,4 +1,4 @@
-"""The checkpoint advisor (DESIGN.md): should this automated step pause for a person?
+"""The checkpoint advisor (docs/architecture.md): should this automated step pause for a person?
 
 Six yes/no questions, each a flag when the answer points at a human. More than three flags:
 put a checkpoint in front of the step. Pure: answers in, advice out; no ORM, no I/O.

@@ -1,4 +1,4 @@
-"""The fixed cast (STYLE.md 17) and the switches between SQLite and the real services.
+"""The fixed cast and the switches between SQLite and the real services.
 
 requester   -- the automation's human counterpart; `requested_by` on requests; in no group
 reviewer    -- member of `support` (the group of `policy`)

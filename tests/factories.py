@@ -1,4 +1,4 @@
-"""factory-boy factories for the fixed cast and the domain (STYLE.md 17)."""
+"""factory-boy factories for the fixed cast and the domain."""
 
 from __future__ import annotations
 

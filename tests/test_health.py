@@ -1,4 +1,4 @@
-"""/healthz (CONTRACT §4): 200 when the database and the broker answer, 503 naming what is down."""
+"""/healthz (docs/api.md "Reviewer pages and email links"): 200 when the database and the broker answer, 503 naming what is down."""
 
 from __future__ import annotations
 

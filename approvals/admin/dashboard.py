@@ -1,4 +1,4 @@
-"""The managers' dashboard in the admin (DESIGN.md "Who uses it").
+"""The managers' dashboard in the admin (docs/architecture.md).
 
 Time to decision (median, 90th percentile) per policy, group and reviewer; SLA hit rate;
 auto-decided rate; volume and load per reviewer; backlog by age; the overdue list; fatigue

@@ -1,4 +1,4 @@
-"""The Django admin: the managers' home (DESIGN.md "Who uses it").
+"""The Django admin: the managers' home (docs/architecture.md).
 
 Policies and groups are edited here; requests, decisions and the audit trail are read here and
 never changed (every state change goes through `approvals.services`). Every changelist sets its

@@ -1,4 +1,4 @@
-"""What-if on a threshold: replay recent requests against a changed rule (DESIGN.md: thresholds
+"""What-if on a threshold: replay recent requests against a changed rule (docs/architecture.md: thresholds
 get better from the decisions made).
 
 A manager picks a policy and one of its rules, edits the rule's condition (say `amount < 80`

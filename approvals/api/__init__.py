@@ -1,4 +1,4 @@
-"""The intake API, /api/v1/ (CONTRACT §2), built with django-ninja.
+"""The intake API, /api/v1/ (docs/api.md "The API"), built with django-ninja.
 
 This module assembles it: the token auth, the routes of `approvals.api.requests`, and the
 exception handlers that make every error an RFC 9457 problem document. Ninja's own answers that

@@ -1,4 +1,4 @@
-"""Bearer-token authentication for /api/v1/ (CONTRACT §2): tokens from `create_api_token`,
+"""Bearer-token authentication for /api/v1/ (docs/api.md "The API"): tokens from `create_api_token`,
 stored only as hashes, revocable in the admin. Missing, unknown or revoked: 401."""
 
 from __future__ import annotations

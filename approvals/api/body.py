@@ -1,4 +1,4 @@
-"""Reading a request body strictly (CONTRACT §2), before any schema sees it.
+"""Reading a request body strictly (docs/api.md "The API"), before any schema sees it.
 
 Ninja's own parser is `json.loads`, which accepts NaN, Infinity, 1e400 (as infinity), duplicate
 keys (the last wins), lone surrogates and any depth until the interpreter's stack gives out.

@@ -1,4 +1,4 @@
-"""Idempotent intake, as Stripe defines it (CONTRACT §2).
+"""Idempotent intake, as Stripe defines it (docs/api.md "The API").
 
 A POST with an `Idempotency-Key` is remembered for 24 hours per API token: the same key with
 the same body gets the first response again (status and body, byte for byte) and creates

@@ -67,7 +67,7 @@ def intake_validate(document: dict[str, Any]) -> Intake:
 
 def resubmission_of(intake: Intake) -> ApprovalRequest | None:
     """The request this one resubmits: the latest for the same policy and external_id, when
-    that one ended in changes_requested (CONTRACT §2, previous_id)."""
+    that one ended in changes_requested (docs/api.md "The API", previous_id)."""
     if not intake.external_id:
         return None
     latest = (

@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: the one shape of every error the intake API returns (CONTRACT §2).
+"""RFC 9457 problem details: the one shape of every error the intake API returns (docs/api.md "The API").
 
 `{"type", "title", "status", "detail", "errors": [{"field", "message"}]}` as
 `application/problem+json`, whatever went wrong: a bad token, an unknown URL, a method the URL

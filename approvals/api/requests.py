@@ -1,4 +1,4 @@
-"""The four operations of CONTRACT §2 on /api/v1/requests.
+"""The four operations of docs/api.md "The API" on /api/v1/requests.
 
 Each view: read and check its input, one selector or service, one serializer. Errors are raised
 as `Problem`s or service exceptions and rendered as problem+json by the handlers in

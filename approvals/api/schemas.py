@@ -1,4 +1,4 @@
-"""The typed shapes of /api/v1/ (CONTRACT §2): what the OpenAPI document shows and what the
+"""The typed shapes of /api/v1/ (docs/api.md "The API"): what the OpenAPI document shows and what the
 intake body is validated against. Responses are built by `approvals.serializers`; tests hold the
 two together (a schemathesis run validates every response against these)."""
 

@@ -1,4 +1,4 @@
-"""Reads for the intake API (STYLE.md 3-4): one access helper raising Http404, and the
+"""Reads for the intake API: one access helper raising Http404, and the
 keyset-paginated list. Each returns rows with their joins set, so serialising them runs no
 further query."""
 
@@ -24,7 +24,7 @@ def _requests() -> QuerySet[ApprovalRequest]:
 def approval_get_for_caller(*, pk: str) -> ApprovalRequest:
     """The request with this id; Http404 when there is none or the id is not one of ours.
 
-    Tokens are not scoped to requests (CONTRACT §2 has one caller namespace), so any valid
+    Tokens are not scoped to requests (docs/api.md "The API" has one caller namespace), so any valid
     token may read any request.
     """
     try:

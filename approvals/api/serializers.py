@@ -1,4 +1,4 @@
-"""ApprovalRequest and Decision as the JSON objects of CONTRACT §2.
+"""ApprovalRequest and Decision as the JSON objects of docs/api.md "The API".
 
 Plain functions over rows the caller has already loaded: no query runs here, so a list of 50
 costs what a list of 1 does (the selectors set the joins and prefetches).

@@ -1,4 +1,4 @@
-"""The audit CSV of CONTRACT §5: one row per Decision (auto ones included), header row first.
+"""The audit CSV of docs/api.md "The audit CSV": one row per Decision (auto ones included), header row first.
 
 Shared by `/exports/audit.csv` (approvals/audit/views.py) and `manage.py export_audit`. Rows come
 from keyset pages over Decision ordered by (decided_at, id) — the `decision_time` index — with

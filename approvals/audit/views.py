@@ -1,4 +1,4 @@
-"""`/exports/audit.csv` (CONTRACT §5): the audit CSV for users with `approvals.export_audit`.
+"""`/exports/audit.csv` (docs/api.md "The audit CSV"): the audit CSV for users with `approvals.export_audit`.
 
 Anonymous users go to the login page; a signed-in user without the permission gets a 403 (the
 URL is public in the contract, so there is nothing to hide, unlike a request's page). Bad

@@ -1,4 +1,4 @@
-"""The callback sender: claims due outbox events, signs them, POSTs them (CONTRACT §3).
+"""The callback sender: claims due outbox events, signs them, POSTs them (docs/api.md "Callbacks").
 
 Two ways in, both idempotent and safe on many workers at once:
 

@@ -1,4 +1,4 @@
-"""SSRF guard for callback URLs (CONTRACT §3).
+"""SSRF guard for callback URLs (docs/api.md "Callbacks").
 
 A callback URL is caller-supplied, and the server POSTs to it. Without a guard a caller
 could make Checkpoint talk to its own loopback services, the cloud metadata endpoint or the

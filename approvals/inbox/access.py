@@ -1,4 +1,4 @@
-"""The one way a view gets a request for a reviewer (STYLE.md 4).
+"""The one way a view gets a request for a reviewer.
 
 Missing, malformed and forbidden all raise the same Http404, so a URL never tells an
 outsider whether a request exists.

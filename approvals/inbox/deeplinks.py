@@ -1,4 +1,4 @@
-"""Email deep links `/d/<token>/` (CONTRACT §4): decide from an email, safely.
+"""Email deep links `/d/<token>/` (docs/api.md "Reviewer pages and email links"): decide from an email, safely.
 
 Mail scanners and link previewers fetch every link in a message, so GET and HEAD only show
 the request and a confirm button; only a POST (with its CSRF token) decides, through

@@ -1,4 +1,4 @@
-"""Reads for the reviewers' inbox (STYLE.md 3): querysets with their joins set.
+"""Reads for the reviewers' inbox: querysets with their joins set.
 
 The inbox is the hottest page, so every list here is built to stay cheap at 2 a.m. with
 100,000 open requests: a page is found with keyset pagination through the indexes on

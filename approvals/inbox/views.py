@@ -1,6 +1,6 @@
-"""The reviewers' inbox (CONTRACT §4) and /healthz.
+"""The reviewers' inbox (docs/api.md "Reviewer pages and email links") and /healthz.
 
-One URL serves the full page or its HTMX fragment (STYLE.md 10): /inbox/ renders
+One URL serves the full page or its HTMX fragment: /inbox/ renders
 "approvals/inbox.html#queue" (or "#views", the counters) for an HTMX request, /inbox/<id>/
 renders "approvals/detail.html#detail". Every state change goes through a service; service
 errors come back as the same fragment with a polite message and their 4xx status.
@@ -94,7 +94,7 @@ def _shown(value: Any) -> str:
 def visible_fields(approval: ApprovalRequest, payload: Any = None) -> list[tuple[str, str]]:
     """The payload fields the policy shows (every top-level one when it names none).
 
-    Fields outside the list are never put in the page, not even hidden (CONTRACT §4).
+    Fields outside the list are never put in the page, not even hidden (docs/api.md "Reviewer pages and email links").
     """
     payload = approval.payload if payload is None else payload
     names = approval.policy.visible_fields or list(payload)

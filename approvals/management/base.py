@@ -1,4 +1,4 @@
-"""A BaseCommand whose bad-input errors are one line (CONTRACT §1).
+"""A BaseCommand whose bad-input errors are one line (docs/api.md "Commands").
 
 Django's parser prints the whole usage block before an argument error; operators' scripts and
 our tests want one line on stderr and a non-zero exit, like a CommandError.

@@ -1,4 +1,4 @@
-"""Every state change of Checkpoint, one function each (STYLE.md 1-2).
+"""Every state change of Checkpoint, one function each.
 
 `grep -rn "def approval_" approvals/services` lists every way an approval can change. Each
 service owns its transaction and writes, together, the new state, the Decision row, the audit

@@ -1,4 +1,4 @@
-"""Every change of an ApprovalRequest (STYLE.md 1-6).
+"""Every change of an ApprovalRequest.
 
 Each function owns one transaction and writes, together: the new state, the Decision row (if
 any), the audit entry and the outbox event. Views, the API, email links, tasks and the admin
@@ -59,7 +59,7 @@ OUTCOME_STATUS: dict[str, str] = {
 
 
 def _lock(approval: ApprovalRequest) -> ApprovalRequest:
-    """Re-read the row under a lock, so two deciders serialise on it (STYLE.md 6)."""
+    """Re-read the row under a lock, so two deciders serialise on it."""
     return (
         ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related("policy", "assigned_group", "assignee")
@@ -524,7 +524,7 @@ def approval_decide(
 
 @transaction.atomic
 def approval_cancel(*, approval: ApprovalRequest, actor: str = "api") -> ApprovalRequest:
-    """The caller withdraws a pending request (CONTRACT §2): final, with its callback."""
+    """The caller withdraws a pending request (docs/api.md "The API"): final, with its callback."""
     approval = _lock(approval)
     if approval.status != Status.PENDING:
         raise IllegalTransition(f"This request is already {approval.get_status_display().lower()}.")

@@ -76,7 +76,7 @@ def audit_append(
     )
     AuditChainHead.objects.filter(id=1).update(seq=seq, last_hash=entry_hash)
     if decision is not None:
-        # The decision row carries its chain value for the CSV (CONTRACT §5); it is written once,
+        # The decision row carries its chain value for the CSV (docs/api.md "The audit CSV"); it is written once,
         # right after the row itself, inside the same transaction.
         Decision.objects.filter(pk=decision.pk).update(entry_hash=entry_hash)
         decision.entry_hash = entry_hash

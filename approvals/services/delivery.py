@@ -1,4 +1,4 @@
-"""State changes of a callback outbox event (CONTRACT §3).
+"""State changes of a callback outbox event (docs/api.md "Callbacks").
 
 The sender (approvals/callbacks/delivery.py) does the HTTP; these record what happened. Each owns its
 transaction and writes, together: the attempt row, the event's new status and due time, and —

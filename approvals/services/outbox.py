@@ -27,7 +27,7 @@ def _iso(value: Any) -> str | None:
 def event_body(
     *, approval: ApprovalRequest, event_type: str, decision: Decision | None, at: Any
 ) -> dict[str, Any]:
-    """The callback body of CONTRACT §3."""
+    """The callback body of docs/api.md "Callbacks"."""
     data: dict[str, Any] = {
         "id": str(approval.pk),
         "external_id": approval.external_id,

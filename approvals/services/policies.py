@@ -79,7 +79,7 @@ def policy_update_rule(
 
 @transaction.atomic
 def policy_rotate_secret(*, policy: Policy) -> Policy:
-    """A new signing secret; the old one keeps signing beside it for 24 hours (CONTRACT §1)."""
+    """A new signing secret; the old one keeps signing beside it for 24 hours (docs/api.md "Commands")."""
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
     policy.previous_signing_secret = policy.signing_secret
     policy.previous_secret_expires_at = timezone.now() + SECRET_ROTATION_GRACE

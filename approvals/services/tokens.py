@@ -1,4 +1,4 @@
-"""Intake API tokens: shown once at creation, stored only as a SHA-256 hash (CONTRACT §1)."""
+"""Intake API tokens: shown once at creation, stored only as a SHA-256 hash (docs/api.md "Commands")."""
 
 from __future__ import annotations
 

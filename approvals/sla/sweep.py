@@ -1,4 +1,4 @@
-"""The SLA sweep behind `approvals.tasks.sweep_slas` (STYLE.md 14).
+"""The SLA sweep behind `approvals.tasks.sweep_slas`.
 
 Cost follows the work due, not the table: rows are found through the partial index
 `req_sla_check_due` (pending rows with a next check), oldest check first, in bounded batches.

@@ -1,4 +1,4 @@
-"""`distribute_work`: keep work moving to people who can take it (STYLE.md 14).
+"""`distribute_work`: keep work moving to people who can take it.
 
 Two passes, each bounded and idempotent (a second run right after finds nothing to do):
 1. re-route: pending requests held by someone who is away (the group's away flag, or their own

@@ -1,4 +1,4 @@
-"""Tests of the intake API, /api/v1/ (CONTRACT §2): one file per endpoint."""
+"""Tests of the intake API, /api/v1/ (docs/api.md "The API"): one file per endpoint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key on POST /api/v1/requests (CONTRACT §2, as Stripe defines it)."""
+"""Idempotency-Key on POST /api/v1/requests (docs/api.md "The API", as Stripe defines it)."""
 
 from __future__ import annotations
 

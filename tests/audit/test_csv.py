@@ -1,4 +1,4 @@
-"""The audit CSV rows (CONTRACT §5): the exact header, one row per decision, inert hostile
+"""The audit CSV rows (docs/api.md "The audit CSV"): the exact header, one row per decision, inert hostile
 cells that read back exactly, filters, and keyset pages with a flat query count."""
 
 from __future__ import annotations

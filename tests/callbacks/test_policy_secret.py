@@ -1,4 +1,4 @@
-"""`manage.py policy_secret SLUG [--rotate]` (CONTRACT §1)."""
+"""`manage.py policy_secret SLUG [--rotate]` (docs/api.md "Commands")."""
 
 from __future__ import annotations
 

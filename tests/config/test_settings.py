@@ -1,4 +1,4 @@
-"""Settings are strict (STYLE.md 16): bad values stop the process at boot with a message.
+"""Settings are strict: bad values stop the process at boot with a message.
 
 Each case boots Django in a subprocess with a clean environment, because settings are read
 once per process and the test run itself has PYTEST_VERSION set (which relaxes them).

@@ -1,4 +1,4 @@
-"""The management commands of CONTRACT §1: --help, one-line errors, and what each one does."""
+"""The management commands of docs/api.md "Commands": --help, one-line errors, and what each one does."""
 
 from __future__ import annotations
 

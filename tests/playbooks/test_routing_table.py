@@ -1,4 +1,4 @@
-"""Every playbook of CONTRACT §7 routes as the table says, on both sides of every threshold,
+"""Every playbook of docs/api.md "Playbooks" routes as the table says, on both sides of every threshold,
 through the public intake API with the playbooks installed by their installer."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The status table (STYLE.md 5) and the services that must obey it."""
+"""The status table and the services that must obey it."""
 
 from __future__ import annotations
 

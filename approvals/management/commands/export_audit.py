@@ -41,7 +41,7 @@ class Progress:
 
 class Command(OneLineErrorsCommand):
     help = (
-        "Write the audit CSV (one row per decision, CONTRACT §5) to stdout or FILE, streamed; "
+        "Write the audit CSV (one row per decision, as docs/api.md describes) to stdout or FILE, streamed; "
         "a progress bar shows on a terminal. Dates are YYYY-MM-DD (until includes that day) "
         "or ISO 8601 date-times."
     )
