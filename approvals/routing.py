@@ -135,6 +135,20 @@ def _json_equal(left: Any, right: Any) -> bool:
     return True
 
 
+def condition_problem(condition: Any) -> str | None:
+    """What a manager is told about a malformed condition ("Invalid condition: …"), or None.
+
+    The one check behind the admin's rule and stage forms, the what-if and
+    `policy_update_rule`: a typo in a rule would send every request to a human, so it is
+    refused when saved.
+    """
+    try:
+        validate_condition(condition)
+    except ConditionError as exc:
+        return f"Invalid condition: {exc}"
+    return None
+
+
 def validate_condition(condition: Any, depth: int = 0) -> None:
     """Raise ConditionError naming what is wrong with a condition, or return None."""
     if depth > MAX_DEPTH:

@@ -64,11 +64,9 @@ class ReadOnlyAdminMixin:
 
 
 def _check_condition(value: Any) -> Any:
-    # A typo in a rule would send every request to a human; say what is wrong at save time.
-    try:
-        routing.validate_condition(value)
-    except routing.ConditionError as exc:
-        raise ValidationError(f"Invalid condition: {exc}") from None
+    problem = routing.condition_problem(value)
+    if problem:
+        raise ValidationError(problem)
     return value
 
 

@@ -231,10 +231,9 @@ class WhatIfForm(forms.Form):
 
     def clean_condition(self) -> Any:
         condition = self.cleaned_data["condition"]
-        try:
-            routing.validate_condition(condition)
-        except routing.ConditionError as exc:
-            raise forms.ValidationError(f"Invalid condition: {exc}") from None
+        problem = routing.condition_problem(condition)
+        if problem:
+            raise forms.ValidationError(problem)
         return condition
 
 

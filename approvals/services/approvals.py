@@ -19,6 +19,7 @@ from approvals import routing
 from approvals.exceptions import (
     AlreadyDecided,
     AlreadyVoted,
+    DuplicateOpenRequest,
     IllegalTransition,
     InvalidDecision,
     NotAllowed,
@@ -33,6 +34,7 @@ from approvals.models import (
     ReviewerGroup,
     Route,
 )
+from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import audit_append
 from approvals.services.outbox import outbox_enqueue
 from approvals.services.policies import policy_route_specs
@@ -58,8 +60,11 @@ OUTCOME_STATUS: dict[str, str] = {
 # --- helpers (private: called only inside a service's transaction) ---------------------------
 
 
-def _lock(approval: ApprovalRequest) -> ApprovalRequest:
-    """Re-read the row under a lock, so two deciders serialise on it."""
+def lock_approval(approval: ApprovalRequest) -> ApprovalRequest:
+    """Re-read the row under a lock, so two deciders (or a decider and the sweep) serialise.
+
+    Only inside a service's transaction; `of=("self",)` keeps the joined rows unlocked.
+    """
     return (
         ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related("policy", "assigned_group", "assignee")
@@ -69,9 +74,9 @@ def _lock(approval: ApprovalRequest) -> ApprovalRequest:
 
 def _lock_pending(approval: ApprovalRequest) -> ApprovalRequest:
     """Lock the row and refuse politely if someone already finished it."""
-    approval = _lock(approval)
+    approval = lock_approval(approval)
     if approval.status != Status.PENDING:
-        raise _already_decided(approval)
+        raise already_decided(approval)
     return approval
 
 
@@ -83,7 +88,9 @@ def _move(approval: ApprovalRequest, status: str) -> None:
     approval.status = status
 
 
-def _already_decided(approval: ApprovalRequest) -> AlreadyDecided:
+def already_decided(approval: ApprovalRequest) -> AlreadyDecided:
+    """The error for a request that is no longer pending, naming who finished it and when:
+    "Already decided by alice at 2026-03-01 10:02 (approved)." (times in TIME_ZONE)."""
     last = approval.decisions.filter(is_final=True).order_by("-decided_at", "-id").first()
     if last is None:
         return AlreadyDecided(f"This request is already {approval.get_status_display().lower()}.")
@@ -177,19 +184,7 @@ def _set_assignee(
 
 
 def _notify_after_commit(approval: ApprovalRequest, *, kind: str) -> None:
-    approval_id, stage = str(approval.pk), approval.stage
-
-    def send() -> None:
-        from approvals.tasks import notify_approval
-
-        try:
-            notify_approval.delay(approval_id, kind, stage)
-        except Exception:
-            import logging
-
-            logging.getLogger(__name__).warning("could not enqueue %s notice", kind, exc_info=True)
-
-    transaction.on_commit(send)
+    enqueue_after_commit("notify_approval", str(approval.pk), kind, approval.stage)
 
 
 def _finish(
@@ -274,7 +269,6 @@ def approval_submit(
     route starts stage 1, picks the group and assignee and sets the SLA.
     Raises DuplicateOpenRequest (409) or IllegalTransition for a bad resubmission.
     """
-    from approvals.exceptions import DuplicateOpenRequest
 
     if previous is not None and previous.status != Status.CHANGES_REQUESTED:
         raise IllegalTransition(
@@ -388,7 +382,9 @@ def _may_decide(approval: ApprovalRequest, reviewer: Any) -> bool:
     return Membership.objects.filter(group_id=approval.assigned_group_id, user=reviewer).exists()
 
 
-def _is_requester(approval: ApprovalRequest, reviewer: Any) -> bool:
+def is_requester(approval: ApprovalRequest, reviewer: Any) -> bool:
+    """Four eyes: is `reviewer` who asked for this (`requested_by` names their username or
+    email, any case)? The requester may reject or ask for changes, never approve."""
     who = approval.requested_by.strip().lower()
     if not who:
         return False
@@ -462,7 +458,7 @@ def approval_decide(
     chosen = DecisionOption.objects.filter(policy_id=approval.policy_id, key=option).first()
     if chosen is None:
         raise InvalidDecision(f"'{option}' is not an option of this policy.", field="option")
-    if chosen.outcome == Outcome.APPROVE and _is_requester(approval, reviewer):
+    if chosen.outcome == Outcome.APPROVE and is_requester(approval, reviewer):
         raise NotAllowed("You requested this; someone else has to approve it.")
     if approval.decisions.filter(decided_by_id=reviewer.pk).exists():
         raise AlreadyVoted("You have already voted on this request.")
@@ -525,7 +521,7 @@ def approval_decide(
 @transaction.atomic
 def approval_cancel(*, approval: ApprovalRequest, actor: str = "api") -> ApprovalRequest:
     """The caller withdraws a pending request (docs/api.md "The API"): final, with its callback."""
-    approval = _lock(approval)
+    approval = lock_approval(approval)
     if approval.status != Status.PENDING:
         raise IllegalTransition(f"This request is already {approval.get_status_display().lower()}.")
     _finish(approval, status=Status.CANCELLED, decision=None, actor=actor)
@@ -565,6 +561,18 @@ def approval_assign(
     return approval
 
 
+def _save_by_reviewer(approval: ApprovalRequest, *, action: str, reviewer: Any) -> ApprovalRequest:
+    """The tail of claim and release: save the row and audit who did it at which stage."""
+    approval.save()
+    audit_append(
+        action=action,
+        actor=reviewer.get_username(),
+        approval=approval,
+        data={"stage": approval.stage},
+    )
+    return approval
+
+
 @transaction.atomic
 def approval_claim(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalRequest:
     """A group member takes an unassigned request; a race is lost politely, never doubled."""
@@ -576,14 +584,7 @@ def approval_claim(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalReque
     if approval.assignee_id == reviewer.pk or approval.assigned_group is None:
         return approval
     _set_assignee(approval, group=approval.assigned_group, assignee=reviewer, at=timezone.now())
-    approval.save()
-    audit_append(
-        action="claimed",
-        actor=reviewer.get_username(),
-        approval=approval,
-        data={"stage": approval.stage},
-    )
-    return approval
+    return _save_by_reviewer(approval, action="claimed", reviewer=reviewer)
 
 
 @transaction.atomic
@@ -593,14 +594,7 @@ def approval_release(*, approval: ApprovalRequest, reviewer: Any) -> ApprovalReq
     if approval.assignee_id != reviewer.pk:
         raise NotAllowed("Only the assignee can release this request.")
     approval.assignee = None
-    approval.save()
-    audit_append(
-        action="released",
-        actor=reviewer.get_username(),
-        approval=approval,
-        data={"stage": approval.stage},
-    )
-    return approval
+    return _save_by_reviewer(approval, action="released", reviewer=reviewer)
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from approvals.models import DeliveryAttempt, OutboxEvent
+from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import audit_append
 
 Status = OutboxEvent.Status
@@ -155,12 +156,5 @@ def event_redeliver(*, event: OutboxEvent, actor: str) -> OutboxEvent:
         approval=event.approval,
         data={"event": str(event.pk), "type": event.event_type, "webhook_id": event.webhook_id},
     )
-    event_id = str(event.pk)
-    transaction.on_commit(lambda: _kick(event_id))
+    enqueue_after_commit("deliver_event", str(event.pk))
     return event
-
-
-def _kick(event_id: str) -> None:
-    from approvals.services.outbox import _kick_delivery
-
-    _kick_delivery(event_id)

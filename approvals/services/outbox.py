@@ -5,7 +5,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.formats import iso_z
 from approvals.models import ApprovalRequest, Decision, OutboxEvent
+from approvals.services.after_commit import enqueue_after_commit
 
 EVENT_TYPES = frozenset(
     {
@@ -16,12 +18,6 @@ EVENT_TYPES = frozenset(
         "request.escalated",
     }
 )
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def event_body(
@@ -39,14 +35,14 @@ def event_body(
         "comment": decision.comment if decision else "",
         "decided_by": decision.decided_by_name if decision else None,
         "channel": decision.channel if decision else None,
-        "decided_at": _iso(decision.decided_at) if decision else None,
+        "decided_at": iso_z(decision.decided_at) if decision else None,
         "payload_changes": decision.payload_changes if decision else {},
         "payload": approval.payload,
     }
     if event_type == "request.escalated":
         data["assigned_group"] = approval.assigned_group.slug if approval.assigned_group else None
-        data["escalated_at"] = _iso(approval.escalated_at)
-    return {"type": event_type, "timestamp": _iso(at), "data": data}
+        data["escalated_at"] = iso_z(approval.escalated_at)
+    return {"type": event_type, "timestamp": iso_z(at), "data": data}
 
 
 def outbox_enqueue(
@@ -73,20 +69,5 @@ def outbox_enqueue(
         created_at=now,
     )
     if target:
-        transaction.on_commit(lambda: _kick_delivery(str(event.pk)))
+        enqueue_after_commit("deliver_event", str(event.pk))
     return event
-
-
-def _kick_delivery(event_id: str) -> None:
-    # Imported here: tasks import services, and the broker may be down; the periodic
-    # deliver_webhooks run picks up anything a failed kick leaves behind.
-    from approvals.tasks import deliver_event
-
-    try:
-        deliver_event.delay(event_id)
-    except Exception:
-        import logging
-
-        logging.getLogger(__name__).warning(
-            "could not enqueue delivery of %s", event_id, exc_info=True
-        )

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from approvals import routing
+from approvals.exceptions import ApprovalError
 from approvals.models import Policy, PolicyRule, new_signing_secret
 
 SECRET_ROTATION_GRACE = timedelta(hours=24)
@@ -57,12 +58,9 @@ def policy_update_rule(
     Requests already routed keep their version. Nothing changed, nothing written. Raises
     ApprovalError for a rule of another policy or a malformed condition or action.
     """
-    from approvals.exceptions import ApprovalError
-
-    try:
-        routing.validate_condition(condition)
-    except routing.ConditionError as exc:
-        raise ApprovalError(f"Invalid condition: {exc}", field="condition") from None
+    problem = routing.condition_problem(condition)
+    if problem:
+        raise ApprovalError(problem, field="condition")
     action = action or rule.action
     if action not in PolicyRule.Action.values:
         raise ApprovalError(f"Unknown action {action!r}.", field="action")

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import ReviewerProfile
+from approvals.notifications.email import notify_managers_of_fatigue
+from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import audit_append
 
 log = logging.getLogger(__name__)
@@ -26,19 +28,6 @@ def _profile_locked(user: Any) -> ReviewerProfile:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _redistribute_after_commit() -> None:
-    def kick() -> None:
-        from approvals.tasks import distribute_work
-
-        try:
-            distribute_work.delay()
-        except Exception:
-            # The beat runs distribute_work every minute anyway; this only makes it sooner.
-            log.warning("could not enqueue distribute_work", exc_info=True)
-
-    transaction.on_commit(kick)
 
 
 @transaction.atomic
@@ -76,7 +65,8 @@ def reviewer_set_away(
         },
     )
     if profile.is_out_of_office():
-        _redistribute_after_commit()
+        # The beat runs distribute_work every minute anyway; this only makes it sooner.
+        enqueue_after_commit("distribute_work")
     return profile
 
 
@@ -101,8 +91,6 @@ def reviewer_flag_fatigue(*, user: Any, reason: str, actor: str = "system") -> b
     user_id, flagged_at = user.pk, profile.fatigue_flagged_at
 
     def tell_managers() -> None:
-        from approvals.notifications.email import notify_managers_of_fatigue
-
         try:
             notify_managers_of_fatigue(user_id=user_id, flagged_at=flagged_at)
         except Exception:

@@ -13,9 +13,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest, Notification
+from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.approvals import (
     approval_escalate,
     approval_expire,
+    lock_approval,
     next_sla_check,
 )
 from approvals.services.audit import audit_append
@@ -30,30 +32,6 @@ def reminder_key(approval: ApprovalRequest, point: str) -> str:
     return f"reminder:{approval.pk}:{approval.stage}:{point}"
 
 
-def _lock(approval: ApprovalRequest) -> ApprovalRequest:
-    return (
-        ApprovalRequest.objects.select_for_update(of=("self",))
-        .select_related("policy", "assigned_group", "assignee")
-        .get(pk=approval.pk)
-    )
-
-
-def _send_after_commit(approval: ApprovalRequest, *, kind: str, tag: str) -> None:
-    approval_id, stage = str(approval.pk), approval.stage
-
-    def send() -> None:
-        from approvals.tasks import notify_approval
-
-        try:
-            # `tag` keeps the 0.9 reminder's email apart from the 0.5 one's in notify's marks.
-            notify_approval.delay(approval_id, kind, stage, tag)
-        except Exception:
-            # The mark is written; a broker outage loses this one email, never the audit.
-            log.warning("could not enqueue the %s notice for %s", kind, approval_id, exc_info=True)
-
-    transaction.on_commit(send)
-
-
 @transaction.atomic
 def approval_remind(*, approval: ApprovalRequest, point: str, actor: str = "system") -> bool:
     """Remind the assignee (or the group) at one reminder point; False if already reminded.
@@ -62,7 +40,7 @@ def approval_remind(*, approval: ApprovalRequest, point: str, actor: str = "syst
     with a unique key per request, stage and point — a second sweep's insert fails and sends
     nothing); audit "reminded"; email after commit.
     """
-    approval = _lock(approval)
+    approval = lock_approval(approval)
     if approval.status != Status.PENDING:
         return False
     try:
@@ -87,7 +65,10 @@ def approval_remind(*, approval: ApprovalRequest, point: str, actor: str = "syst
             "assignee": approval.assignee.get_username() if approval.assignee else None,
         },
     )
-    _send_after_commit(approval, kind=Notification.Kind.REMINDER, tag=point)
+    # `point` keeps the 0.9 reminder's email apart from the 0.5 one's in notify's marks.
+    enqueue_after_commit(
+        "notify_approval", str(approval.pk), Notification.Kind.REMINDER, approval.stage, point
+    )
     return True
 
 
@@ -103,7 +84,7 @@ def approval_sla_check(
     point. Returns what it did: "expired", "escalated", "reminded" or "" for nothing.
     """
     now = now or timezone.now()
-    approval = _lock(approval)
+    approval = lock_approval(approval)
     if approval.status != Status.PENDING:
         return ""
     done = ""
