@@ -3,7 +3,9 @@
 # dependencies come from uv.lock into .venv/.
 
 PORT ?= 8000
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter itself, not a version manager's shim: uv rebuilds .venv when the path it is
+# given differs from the one the venv was made with.
+PYTHON ?= $(shell python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null || python3 -c 'import sys; print(sys.executable)')
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV_BIN := .venv/bin
