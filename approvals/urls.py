@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 from approvals.health import healthz
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/inbox/", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="inbox", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("", include("approvals.api.urls")),
     path("", include("approvals.inbox.urls")),

@@ -7,22 +7,10 @@ costs what a list of 1 does (the selectors set the joins and prefetches).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-
+from approvals.formats import absolute_url, iso_z
 from approvals.models import ApprovalRequest, Decision
-
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def review_url(approval: ApprovalRequest) -> str:
-    return f"{settings.SITE_URL}/inbox/{approval.pk}/"
 
 
 def decision_data(decision: Decision) -> dict[str, Any]:
@@ -34,7 +22,7 @@ def decision_data(decision: Decision) -> dict[str, Any]:
         "comment": decision.comment,
         "decided_by": decision.decided_by_name,
         "channel": decision.channel,
-        "decided_at": iso(decision.decided_at),
+        "decided_at": iso_z(decision.decided_at),
         "payload_changes": decision.payload_changes or {},
         # Why an auto decision was taken: the rule that matched, under this policy version.
         "rule": decision.rule or None,
@@ -54,11 +42,11 @@ def request_data(approval: ApprovalRequest, *, final: Decision | None) -> dict[s
         "stage": approval.stage,
         "assigned_group": approval.assigned_group.slug if approval.assigned_group else None,
         "assignee": approval.assignee.get_username() if approval.assignee else None,
-        "due_at": iso(approval.due_at),
+        "due_at": iso_z(approval.due_at),
         "decision": decision_data(final) if final else None,
         "previous_id": str(approval.previous_id) if approval.previous_id else None,
-        "review_url": review_url(approval),
-        "created_at": iso(approval.created_at),
+        "review_url": absolute_url("inbox_detail", approval.pk),
+        "created_at": iso_z(approval.created_at),
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
+from approvals.formats import iso_z
 from approvals.models import Decision, Policy
 
 HEADER: list[str] = [
@@ -134,9 +135,7 @@ def inert(value: str) -> str:
 
 
 def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return "" if moment is None else iso_z(moment)
 
 
 def _group_of(row: Any) -> str:

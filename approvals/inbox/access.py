@@ -9,10 +9,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.http import Http404
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
 
 from approvals.inbox.selectors import approvals_visible_to
 from approvals.models import ApprovalRequest
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request a `login_required` view receives: `user` is a signed-in User, not
+    AnonymousUser; `htmx` is set by django-htmx's middleware."""
+
+    user: User
+    htmx: HtmxDetails
 
 
 def approval_get_for_reviewer(

@@ -13,7 +13,6 @@ the group. The page never logs anyone in.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,15 +25,16 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
-from django.template.loader import select_template
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from approvals.exceptions import ApprovalError, InvalidDecision
+from approvals.formats import absolute_url, visible_fields
 from approvals.models import ApprovalRequest, Decision, DecisionOption, Membership
 from approvals.services import approval_decide
+from approvals.services.approvals import already_decided
 
 SALT = "checkpoint.deeplink.v1"
 
@@ -49,25 +49,7 @@ def make_token(*, reviewer: Any, approval: ApprovalRequest, option_key: str) -> 
 
 
 def deeplink_url(token: str) -> str:
-    return f"{settings.SITE_URL}/d/{token}/"
-
-
-def inbox_url(approval: ApprovalRequest) -> str:
-    return f"{settings.SITE_URL}/inbox/{approval.pk}/"
-
-
-def visible_payload(approval: ApprovalRequest) -> list[tuple[str, str]]:
-    """The payload fields the policy shows reviewers (all of them when it names none)."""
-    names = approval.policy.visible_fields or list(approval.payload)
-    shown = []
-    for name in names:
-        value: Any = approval.payload
-        for part in str(name).split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if isinstance(value, dict | list):
-            value = json.dumps(value, ensure_ascii=False)
-        shown.append((str(name), "" if value is None else str(value)))
-    return shown
+    return absolute_url("deeplink", token)
 
 
 # --- resolving a token --------------------------------------------------------------------------
@@ -86,19 +68,6 @@ class LinkTarget:
     approval: ApprovalRequest
     reviewer: Any
     option: DecisionOption
-
-
-def _decided_message(approval: ApprovalRequest) -> str:
-    last = (
-        Decision.objects.filter(approval=approval, is_final=True)
-        .order_by("-decided_at", "-id")
-        .first()
-    )
-    status = approval.get_status_display().lower()
-    if last is None:
-        return f"This request is already {status}."
-    stamp = timezone.localtime(last.decided_at).strftime("%Y-%m-%d %H:%M")
-    return f"Already decided by {last.decided_by_name} at {stamp} ({status})."
 
 
 def _load(token: str) -> dict[str, Any]:
@@ -143,7 +112,7 @@ def resolve_token(token: str) -> LinkTarget:
             403, "This link was revoked", "The reviewer this link was sent to is no longer active."
         )
     if approval.status != ApprovalRequest.Status.PENDING:
-        raise DeadLink(410, "Already decided", _decided_message(approval))
+        raise DeadLink(410, "Already decided", already_decided(approval).message)
     is_member = Membership.objects.filter(
         group_id=approval.assigned_group_id, user=reviewer
     ).exists()
@@ -184,15 +153,10 @@ class ConfirmForm(forms.Form):
             del self.fields["value"]
 
 
-def _layout() -> str:
-    # The site's base.html when the inbox provides one; a standalone page otherwise.
-    return select_template(["base.html", "approvals/deeplink_layout.html"]).template.name
-
-
 def _respond(
     request: HttpRequest, template: str, context: dict[str, Any], status: int
 ) -> HttpResponse:
-    response = render(request, template, {"layout": _layout(), **context}, status=status)
+    response = render(request, template, context, status=status)
     # The token is in the URL: never pass it on, keep it out of caches and search engines.
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
@@ -212,9 +176,9 @@ def _confirm(
         "approval": approval,
         "option": target.option,
         "reviewer": target.reviewer,
-        "fields": visible_payload(approval),
+        "fields": visible_fields(approval),
         "form": form,
-        "inbox_url": f"/inbox/{approval.pk}/",
+        "inbox_url": reverse("inbox_detail", args=[approval.pk]),
     }
     return _respond(request, "approvals/deeplink_confirm.html", context, status)
 

@@ -8,26 +8,24 @@ errors come back as the same fragment with a polite message and their 4xx status
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, trigger_client_event
-from django_htmx.middleware import HtmxDetails
 
 from approvals.exceptions import ApprovalError
-from approvals.inbox.access import approval_get_for_reviewer
+from approvals.formats import visible_fields
+from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
+from approvals.inbox.presenters import dress, due_label, revision_diff, timeline
 from approvals.inbox.selectors import (
-    DUE_SOON,
     VIEWS,
     approval_options,
     approval_timeline,
@@ -39,138 +37,15 @@ from approvals.inbox.selectors import (
     recent_policy_decisions,
     reviewer_group_ids,
 )
-from approvals.models import ApprovalRequest, AuditEntry, Decision
+from approvals.models import ApprovalRequest, Decision
 from approvals.services import approval_claim, approval_decide, approval_release
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-# --- presentation helpers ---------------------------------------------------------------------
-
-
-def _span(seconds: float) -> str:
-    minutes = int(abs(seconds) // 60)
-    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {mins}m"
-    return f"{mins}m" if mins else "<1m"
-
-
-def due_label(due_at: datetime | None, now: datetime) -> tuple[str, str]:
-    """("due in 3h 12m", "soon") — the server's first rendering of the SLA countdown."""
-    if due_at is None:
-        return "no due time", "none"
-    seconds = (due_at - now).total_seconds()
-    if seconds < 0:
-        return f"overdue {_span(seconds)}", "overdue"
-    return f"due in {_span(seconds)}", "soon" if seconds < DUE_SOON.total_seconds() else "ok"
-
-
-def _dress(items: list[ApprovalRequest]) -> list[ApprovalRequest]:
-    now = timezone.now()
-    for item in items:
-        item.due_text, item.due_state = due_label(item.due_at, now)  # type: ignore[attr-defined]
-    return items
-
-
-def _payload_value(payload: Any, path: str) -> tuple[bool, Any]:
-    for part in path.split("."):
-        if not isinstance(payload, dict) or part not in payload:
-            return False, None
-        payload = payload[part]
-    return True, payload
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, dict | list | bool) or value is None:
-        return json.dumps(value, ensure_ascii=False, indent=None)
-    return str(value)
-
-
-def visible_fields(approval: ApprovalRequest, payload: Any = None) -> list[tuple[str, str]]:
-    """The payload fields the policy shows (every top-level one when it names none).
-
-    Fields outside the list are never put in the page, not even hidden (docs/api.md "Reviewer pages and email links").
-    """
-    payload = approval.payload if payload is None else payload
-    names = approval.policy.visible_fields or list(payload)
-    found = [(name, _payload_value(payload, str(name))) for name in names]
-    return [(str(name), _shown(value)) for name, (present, value) in found if present]
-
-
-def _revision_diff(approval: ApprovalRequest) -> list[dict[str, str]]:
-    previous = approval.previous
-    if previous is None:
-        return []
-    before, after = dict(visible_fields(approval, previous.payload)), dict(visible_fields(approval))
-    rows = [{"field": "title", "before": previous.title, "after": approval.title}]
-    rows += [
-        {"field": name, "before": before.get(name, "—"), "after": after.get(name, "—")}
-        for name in dict.fromkeys([*before, *after])
-    ]
-    return [row for row in rows if row["before"] != row["after"]]
-
-
-TIMELINE_VERBS = {
-    "created": "Created",
-    "routed": "Routed",
-    "assigned": "Assigned",
-    "claimed": "Claimed",
-    "released": "Released to the queue",
-    "reminded": "Reminder sent",
-    "escalated": "Escalated",
-    "stage_advanced": "Moved on to the next stage",
-    "decided": "Decided",
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "changes_requested": "Changes requested",
-    "expired": "Expired",
-    "cancelled": "Cancelled",
-}
-
-
-def _timeline_text(entry: AuditEntry) -> str:
-    data, decision = entry.data or {}, entry.decision
-    if decision is not None:
-        text = (
-            f"{decision.option_label or decision.get_outcome_display()} in stage {decision.stage}"
-        )
-        return f"{text}: “{decision.comment}”" if decision.comment else text
-    if entry.action == "routed":
-        return f"to a {data.get('route', '')} reviewer" + (
-            f" ({data['reason']})" if data.get("reason") else ""
-        )
-    if entry.action in ("assigned", "escalated"):
-        group = data.get("group") or data.get("to_group") or "no group"
-        who = data.get("assignee")
-        return f"to {group}" + (f" · {who}" if who else " · unassigned")
-    if "stage" in data:
-        return f"stage {data['stage']}"
-    return ""
-
-
-def _timeline(entries: list[AuditEntry]) -> list[dict[str, Any]]:
-    return [
-        {
-            "at": entry.at,
-            "action": entry.action,
-            "verb": TIMELINE_VERBS.get(entry.action, entry.action.replace("_", " ").capitalize()),
-            "actor": entry.actor,
-            "text": _timeline_text(entry),
-        }
-        for entry in entries
-    ]
-
+from approvals.services.approvals import is_requester
 
 # --- context builders ----------------------------------------------------------------------------
 
 
 def _list_context(
-    request: HttpRequest, group_ids: list[int], *, current_id: Any = None
+    request: AuthenticatedHttpRequest, group_ids: list[int], *, current_id: Any = None
 ) -> tuple[InboxFilterForm, dict[str, Any]]:
     """The list pane: the view's page, the counters and the filters (also under a detail)."""
     policies, groups = filter_choices(group_ids=group_ids)
@@ -201,7 +76,7 @@ def _list_context(
             }
             for key, label in VIEWS.items()
         ],
-        "page": _dress(page.items),
+        "page": dress(page.items),
         "current_id": current_id,
         "next_query": urlencode({**keep, "after": page.next_cursor}) if page.next_cursor else "",
         "first_query": urlencode(keep) if after else None,
@@ -212,7 +87,7 @@ def _list_context(
 
 
 def _detail_context(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     approval: ApprovalRequest,
     group_ids: list[int],
     *,
@@ -244,7 +119,7 @@ def _detail_context(
         "error": error,
         "can_decide": can_decide,
         "voted": voted and is_pending,
-        "is_requester": _is_requester(approval, user),
+        "is_requester": is_requester(approval, user),
         "can_claim": is_pending and in_group and approval.assignee_id is None,
         "can_release": is_pending and approval.assignee_id == user.pk,
         "edit_fields": _edit_fields(approval, form, editable),
@@ -254,17 +129,12 @@ def _detail_context(
         "due_state": due_state,
         "stage": stage,
         "stage_count": len(approval.stage_plan),
-        "timeline": _timeline(entries),
-        "diff": _revision_diff(approval),
+        "timeline": timeline(entries),
+        "diff": revision_diff(approval),
         "recent": recent_policy_decisions(approval, group_ids=group_ids),
         "list_query": request.GET.urlencode(),
         "view": request.POST.get("view") or request.GET.get("view") or "todo",
     }
-
-
-def _is_requester(approval: ApprovalRequest, user: Any) -> bool:
-    who = approval.requested_by.strip().lower()
-    return bool(who) and who in {user.get_username().lower(), (user.email or "").lower()}
 
 
 def _edit_fields(
@@ -289,7 +159,7 @@ def _edit_fields(
 
 
 def _render_detail(
-    request: HtmxHttpRequest,
+    request: AuthenticatedHttpRequest,
     approval: ApprovalRequest,
     group_ids: list[int],
     *,
@@ -308,7 +178,7 @@ def _render_detail(
 
 @login_required
 @require_GET
-def inbox(request: HtmxHttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The queue: a view (to do, assigned, group queue, due soon, overdue, decided), filtered."""
     group_ids = reviewer_group_ids(request.user)
     form, context = _list_context(request, group_ids)
@@ -325,7 +195,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def inbox_detail(request: HtmxHttpRequest, pk: str) -> HttpResponse:
+def inbox_detail(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """One request, deep-linkable: the whole page, or the detail pane for HTMX."""
     group_ids = reviewer_group_ids(request.user)
     approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
@@ -334,7 +204,7 @@ def inbox_detail(request: HtmxHttpRequest, pk: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def inbox_decide(request: HtmxHttpRequest, pk: str) -> HttpResponse:
+def inbox_decide(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """A decision through `approval_decide`; then the next item of the same view."""
     group_ids = reviewer_group_ids(request.user)
     approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
@@ -360,7 +230,7 @@ def inbox_decide(request: HtmxHttpRequest, pk: str) -> HttpResponse:
 
 
 def _after_decision(
-    request: HtmxHttpRequest,
+    request: AuthenticatedHttpRequest,
     approval: ApprovalRequest,
     decision: Decision,
     view: str,
@@ -386,7 +256,7 @@ def _after_decision(
     return trigger_client_event(response, "approval-decided", {"id": str(approval.pk)})
 
 
-def _claim_or_release(request: HtmxHttpRequest, pk: str, *, claim: bool) -> HttpResponse:
+def _claim_or_release(request: AuthenticatedHttpRequest, pk: str, *, claim: bool) -> HttpResponse:
     group_ids = reviewer_group_ids(request.user)
     approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
     service = approval_claim if claim else approval_release
@@ -406,13 +276,13 @@ def _claim_or_release(request: HtmxHttpRequest, pk: str, *, claim: bool) -> Http
 
 @login_required
 @require_POST
-def inbox_claim(request: HtmxHttpRequest, pk: str) -> HttpResponse:
+def inbox_claim(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """Take an unassigned request of my group (`approval_claim`)."""
     return _claim_or_release(request, pk, claim=True)
 
 
 @login_required
 @require_POST
-def inbox_release(request: HtmxHttpRequest, pk: str) -> HttpResponse:
+def inbox_release(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """Hand my request back to the group's queue (`approval_release`)."""
     return _claim_or_release(request, pk, claim=False)

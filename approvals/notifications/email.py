@@ -21,7 +21,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from approvals.inbox.deeplinks import deeplink_url, inbox_url, make_token, visible_payload
+from approvals.formats import absolute_url, visible_fields
+from approvals.inbox.deeplinks import deeplink_url, make_token
 from approvals.models import ApprovalRequest, Decision, DecisionOption, Notification
 
 logger = logging.getLogger(__name__)
@@ -111,9 +112,9 @@ def approval_message(
         "approval": approval,
         "reviewer": reviewer,
         "kind": kind,
-        "fields": visible_payload(approval),
+        "fields": visible_fields(approval),
         "buttons": buttons,
-        "inbox_url": inbox_url(approval),
+        "inbox_url": absolute_url("inbox_detail", approval.pk),
         "site_url": settings.SITE_URL,
         "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
     }
@@ -205,9 +206,11 @@ def send_digests() -> int:
                 continue
             context = {
                 "reviewer": user,
-                "items": [(approval, inbox_url(approval)) for approval in items],
+                "items": [
+                    (approval, absolute_url("inbox_detail", approval.pk)) for approval in items
+                ],
                 "total": pending.count(),
-                "inbox": f"{settings.SITE_URL}/inbox/",
+                "inbox": absolute_url("inbox"),
             }
             message = EmailMultiAlternatives(
                 subject=f"{context['total']} request(s) waiting for you",
@@ -236,7 +239,7 @@ def notify_managers_of_fatigue(*, user_id: int, flagged_at: Any) -> int:
         .order_by("pk")
     )
     stamp = flagged_at.isoformat() if flagged_at else "unknown"
-    admin_url = f"{settings.SITE_URL}/admin/approvals/reviewerprofile/{profile.pk}/change/"
+    admin_url = absolute_url("admin:approvals_reviewerprofile_change", profile.pk)
     body = (
         f"{reviewer.get_username()} was flagged for possible rubber-stamping.\n\n"
         f"{profile.fatigue_reason}\n\n"

@@ -68,6 +68,19 @@ def test_only_the_visible_fields_are_shown(
     assert "amount" in text and "acme" not in text and "acme" not in html
 
 
+def test_the_email_writes_values_as_the_inbox_does(
+    pending: ApprovalRequest, reviewer: Any, smtp_email: SmtpServer, client: Client
+) -> None:
+    Membership.objects.exclude(user=reviewer).delete()
+    pending.payload = {**pending.payload, "refund": True}
+    pending.save()
+    send(pending)
+    text, html = parts(smtp_email.wait_for(1)[0])
+    assert "refund: true" in text and "True" not in text
+    client.force_login(reviewer)
+    assert ">true<" in client.get(f"/inbox/{pending.pk}/").content.decode()
+
+
 def test_the_approve_link_in_the_email_opens_the_confirm_page(
     pending: ApprovalRequest, reviewer: Any, smtp_email: SmtpServer, client: Client, settings: Any
 ) -> None:
