@@ -1,24 +1,32 @@
-"""Celery tasks: each takes ids, loads rows, calls one service or sweep, owns retries
-. Every task is idempotent and safe on two workers at once."""
+"""Celery tasks: each takes ids (or nothing) and calls one service or sweep.
+
+Every task is idempotent and safe on two workers at once. None retries by itself: the
+periodic ones (config/celery.py) run again on the next beat and pick up what a failed run
+left; a webhook's retries are its outbox row's schedule (deliver_webhooks); a notice email that
+failed keeps its error in Notification and is sent again by the next run of the same notice.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from approvals.api.idempotency import purge_expired
+from approvals.callbacks.delivery import deliver_due, deliver_one
+from approvals.notifications.email import notify, send_digests
+from approvals.sla.sweep import sweep_due
+from approvals.workload.distribution import distribute
+from approvals.workload.fatigue import flag_fatigued_reviewers
+
 
 @shared_task(name="approvals.tasks.deliver_webhooks")
 def deliver_webhooks() -> int:
     """Deliver every outbox event whose attempt is due; returns how many were attempted."""
-    from approvals.callbacks.delivery import deliver_due
-
     return deliver_due()
 
 
 @shared_task(name="approvals.tasks.deliver_event")
 def deliver_event(event_id: str) -> bool:
     """The on-commit kick for one event, so a decision reaches the caller in a second or two."""
-    from approvals.callbacks.delivery import deliver_one
-
     return deliver_one(event_id)
 
 
@@ -28,46 +36,34 @@ def notify_approval(approval_id: str, kind: str, stage: int, tag: str = "") -> i
 
     `tag` tells repeated notices of one stage apart (e.g. the reminder point "0.5").
     """
-    from approvals.notifications.email import notify
-
     return notify(approval_id=approval_id, kind=kind, stage=stage, tag=tag)
 
 
 @shared_task(name="approvals.tasks.sweep_slas")
 def sweep_slas() -> int:
     """Reminders, escalations and expiries that are due; returns how many rows it acted on."""
-    from approvals.sla.sweep import sweep_due
-
     return sweep_due()
 
 
 @shared_task(name="approvals.tasks.distribute_work")
 def distribute_work() -> int:
     """Assign unassigned work and re-route the work of members who went away."""
-    from approvals.workload.distribution import distribute
-
     return distribute()
 
 
 @shared_task(name="approvals.tasks.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     """Delete idempotency records older than the 24-hour window."""
-    from approvals.api.idempotency import purge_expired
-
     return purge_expired()
 
 
 @shared_task(name="approvals.tasks.flag_fatigue")
 def flag_fatigue() -> int:
     """Flag reviewers whose recent decisions are nearly all instant approvals."""
-    from approvals.workload.fatigue import flag_fatigued_reviewers
-
     return flag_fatigued_reviewers()
 
 
 @shared_task(name="approvals.tasks.send_daily_digests")
 def send_daily_digests() -> int:
     """The opt-in daily digest of pending work per reviewer."""
-    from approvals.notifications.email import send_digests
-
     return send_digests()

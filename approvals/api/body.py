@@ -34,7 +34,7 @@ _FORBIDDEN_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
 def max_body_bytes() -> int:
-    return int(getattr(settings, "API_MAX_BODY_BYTES", 256 * 1024))
+    return settings.API_MAX_BODY_BYTES
 
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class UnsafeCallbackURL(ValueError):
 
 
 def _private_allowed() -> bool:
-    return bool(getattr(settings, "CALLBACK_ALLOW_PRIVATE_NETWORKS", False))
+    return settings.CALLBACK_ALLOW_PRIVATE_NETWORKS
 
 
 def address_is_public(address: IPAddress) -> bool:

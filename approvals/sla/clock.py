@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from approvals.sla.business_hours import add_business_minutes
+
 
 def add_working_minutes(group: Any, start: datetime, minutes: int) -> datetime:
     """`start` plus `minutes` of the group's working time (plain minutes without business hours)."""
     if group is None or not getattr(group, "has_business_hours", False):
         return start + timedelta(minutes=minutes)
-    from approvals.sla.business_hours import add_business_minutes
-
     return add_business_minutes(group, start, minutes)
 
 

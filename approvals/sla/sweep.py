@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 Status = ApprovalRequest.Status
 
 
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 def due_rows(now: datetime) -> QuerySet[ApprovalRequest]:
     """Pending rows whose next SLA check has come, oldest first: served by the partial index
     `req_sla_check_due` (its condition is repeated here so the planner can use it)."""
@@ -64,9 +60,9 @@ def sweep_due(*, now: datetime | None = None) -> int:
     blocks the others; repeat until a batch comes back short or the batch limit is reached
     (the rest waits for the next beat). A second run right after finds nothing.
     """
-    batch_size = _setting("SLA_SWEEP_BATCH_SIZE", 100)
-    max_batches = _setting("SLA_SWEEP_MAX_BATCHES", 10)
-    lease = timedelta(seconds=_setting("SLA_SWEEP_RETRY_SECONDS", 300))
+    batch_size = settings.SLA_SWEEP_BATCH_SIZE
+    max_batches = settings.SLA_SWEEP_MAX_BATCHES
+    lease = timedelta(seconds=settings.SLA_SWEEP_RETRY_SECONDS)
     acted = 0
     for _ in range(max_batches):
         check_at = now or timezone.now()

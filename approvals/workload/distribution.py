@@ -31,7 +31,7 @@ AUTO_STRATEGIES = (ReviewerGroup.Strategy.ROUND_ROBIN, ReviewerGroup.Strategy.LE
 
 
 def _batch_size() -> int:
-    return int(getattr(settings, "DISTRIBUTE_BATCH_SIZE", 200))
+    return settings.DISTRIBUTE_BATCH_SIZE
 
 
 def _voters(approval: ApprovalRequest) -> set[int]:

@@ -27,10 +27,10 @@ RECEIVED_ACTIONS = ("assigned", "claimed", "escalated", "opened")
 
 def _config() -> tuple[int, float, float, int]:
     return (
-        int(getattr(settings, "FATIGUE_WINDOW", 20)),
-        float(getattr(settings, "FATIGUE_MAX_SECONDS", 5)),
-        float(getattr(settings, "FATIGUE_MIN_RATIO", 0.9)),
-        int(getattr(settings, "FATIGUE_LOOKBACK_HOURS", 24)),
+        settings.FATIGUE_WINDOW,
+        float(settings.FATIGUE_MAX_SECONDS),
+        settings.FATIGUE_MIN_RATIO,
+        settings.FATIGUE_LOOKBACK_HOURS,
     )
 
 

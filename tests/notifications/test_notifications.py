@@ -76,7 +76,8 @@ def test_the_email_writes_values_as_the_inbox_does(
     pending.save()
     send(pending)
     text, html = parts(smtp_email.wait_for(1)[0])
-    assert "refund: true" in text and "True" not in text
+    assert "refund: true" in text and "refund: True" not in text
+    assert "true" in html and ">True<" not in html
     client.force_login(reviewer)
     assert ">true<" in client.get(f"/inbox/{pending.pk}/").content.decode()
 
