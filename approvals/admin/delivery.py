@@ -1,8 +1,8 @@
-"""Admin for the callback outbox (OutboxEvent, DeliveryAttempt): owned by the webhooks work.
+"""Admin for the callback outbox (OutboxEvent, DeliveryAttempt).
 
-Imported at the bottom of approvals/admin/policies.py so its registrations happen with the others.
 Events are written by services only: the admin shows them, lists dead letters, and offers one
-action, "Redeliver", which goes through `event_redeliver`.
+action, "Redeliver", which goes through `event_redeliver`. The request page shows a request's
+events through `OutboxEventInline`, declared on `ApprovalRequestAdmin`.
 """
 
 from __future__ import annotations
@@ -16,32 +16,18 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from approvals.models import DeliveryAttempt, OutboxEvent
 from approvals.services.delivery import event_redeliver
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class DeliveryAttemptInline(_ReadOnlyInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
     fields = readonly_fields = ("number", "at", "status_code", "error", "duration_ms")
     ordering = ("number",)
 
 
-class OutboxEventInline(_ReadOnlyInline):
+class OutboxEventInline(ReadOnlyInline):
     """The delivery log on a request's page: every callback event and how it went."""
 
     model = OutboxEvent
@@ -80,7 +66,7 @@ class DeadLetterFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "webhook_id",
         "event_type",
@@ -113,15 +99,6 @@ class OutboxEventAdmin(admin.ModelAdmin):
         "delivered_at",
         "body_pretty",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Read-only admins hide actions; redelivery is a service call, allowed to whoever may

@@ -8,6 +8,7 @@ joins and annotated counts so its query count stays flat however many rows a pag
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -23,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from approvals import routing
 from approvals.admin.delivery import OutboxEventInline
+from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from approvals.models import (
     ApiToken,
     ApprovalRequest,
@@ -47,17 +49,14 @@ def pretty_json(value: Any) -> str:
     )
 
 
-class ReadOnlyAdminMixin:
-    """Rows written only by services: viewable, never added, changed or deleted here."""
+def count_column(annotation: str, description: str) -> Callable[[Any, Any], int]:
+    """A sortable changelist column showing a count its admin's `get_queryset` annotated."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.display(description=description, ordering=annotation)
+    def column(model_admin: Any, obj: Any) -> int:
+        return int(getattr(obj, annotation))
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    return column
 
 
 # --- Policies -----------------------------------------------------------------------------------
@@ -90,24 +89,10 @@ class PolicyStageForm(forms.ModelForm):
 
 
 class PolicyForm(forms.ModelForm):
-    """A manager's typo in the payload schema is refused here, not discovered at intake."""
+    """A manager's typo in the payload schema is refused here, not discovered at intake.
 
-    class Meta:
-        model = Policy
-        fields = [
-            "name",
-            "slug",
-            "is_active",
-            "summary",
-            "payload_schema",
-            "visible_fields",
-            "editable_fields",
-            "sla_minutes",
-            "reminder_points",
-            "expire_after_minutes",
-            "expiry_action",
-            "callback_url",
-        ]
+    No field list of its own: `PolicyAdmin.fieldsets` is the one list of what a manager edits.
+    """
 
     def clean_payload_schema(self) -> Any:
         schema = self.cleaned_data["payload_schema"]
@@ -198,17 +183,9 @@ class PolicyAdmin(SimpleHistoryAdmin):
             )
         )
 
-    @admin.display(description="rules", ordering="rule_total")
-    def rule_count(self, obj: Any) -> int:
-        return int(obj.rule_total)
-
-    @admin.display(description="stages", ordering="stage_total")
-    def stage_count(self, obj: Any) -> int:
-        return int(obj.stage_total)
-
-    @admin.display(description="open", ordering="open_total")
-    def open_count(self, obj: Any) -> int:
-        return int(obj.open_total)
+    rule_count = count_column("rule_total", "rules")
+    stage_count = count_column("stage_total", "stages")
+    open_count = count_column("open_total", "open")
 
     def save_model(self, request: HttpRequest, obj: Policy, form: Any, change: bool) -> None:
         obj._history_user = request.user  # type: ignore[attr-defined]
@@ -270,13 +247,8 @@ class ReviewerGroupAdmin(SimpleHistoryAdmin):
             )
         )
 
-    @admin.display(description="members", ordering="member_total")
-    def member_count(self, obj: Any) -> int:
-        return int(obj.member_total)
-
-    @admin.display(description="away", ordering="away_total")
-    def away_count(self, obj: Any) -> int:
-        return int(obj.away_total)
+    member_count = count_column("member_total", "members")
+    away_count = count_column("away_total", "away")
 
 
 @admin.register(ReviewerProfile)
@@ -341,10 +313,8 @@ DECISION_INLINE_FIELDS: tuple[str, ...] = (
 )
 
 
-class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
+class DecisionInline(ReadOnlyInline):
     model = Decision
-    extra = 0
-    can_delete = False
     fields = DECISION_INLINE_FIELDS
     readonly_fields = DECISION_INLINE_FIELDS
     ordering = ("decided_at", "id")
@@ -426,9 +396,7 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
         return super().get_queryset(request).annotate(decision_total=Count("decisions"))
 
-    @admin.display(description="decisions", ordering="decision_total")
-    def decision_count(self, obj: Any) -> int:
-        return int(obj.decision_total)
+    decision_count = count_column("decision_total", "decisions")
 
     @admin.display(boolean=True, description="overdue")
     def overdue(self, obj: ApprovalRequest) -> bool:
