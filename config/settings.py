@@ -128,9 +128,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/inbox/"
-ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+# URL names, resolved by Django and allauth: a path is written only in a urls.py.
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "inbox"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"

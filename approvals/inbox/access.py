@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -26,7 +26,7 @@ class AuthenticatedHttpRequest(HttpRequest):
 
 
 def approval_get_for_reviewer(
-    *, user: Any, pk: Any, group_ids: list[int] | None = None
+    *, user: User | AnonymousUser, pk: Any, group_ids: list[int] | None = None
 ) -> ApprovalRequest:
     """The request `pk` if `user` may see it (their groups' work or one they decided on)."""
     try:

@@ -10,17 +10,19 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from approvals.inbox.access import AuthenticatedHttpRequest
 from approvals.models import Membership, ReviewerGroup, ReviewerProfile
 from approvals.services.reviewers import reviewer_set_away
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-def colleagues(user: Any) -> Any:
+def colleagues(user: User) -> Any:
     """Active people who share at least one reviewer group with `user` (not `user`)."""
     groups = Membership.objects.filter(user=user).values("group_id")
     return (
@@ -55,7 +57,7 @@ class AwayForm(forms.Form):
         label="Email me a daily digest of my pending work", required=False
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         # Any active user validates, so a wrong pick gets a message that says why; only
@@ -109,9 +111,9 @@ def _initial(profile: ReviewerProfile | None) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Show and save the reviewer's own out of office and digest opt-in."""
-    user: Any = request.user  # signed in (login_required)
+    user = request.user
     profile = ReviewerProfile.objects.filter(user=user).select_related("delegate").first()
     status = 200
     if request.method == "POST":
