@@ -248,6 +248,25 @@ def _record_decision(
 # --- intake ---------------------------------------------------------------------------------------
 
 
+def _open_duplicate(policy: Policy, external_id: str) -> DuplicateOpenRequest | None:
+    """The 409 for a second open request with this external id; None when none is open."""
+    existing = (
+        ApprovalRequest.objects.filter(
+            policy=policy, external_id=external_id, status=Status.PENDING
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return _duplicate(existing, external_id) if existing is not None else None
+
+
+def _duplicate(existing: Any, external_id: str) -> DuplicateOpenRequest:
+    return DuplicateOpenRequest(
+        f"Request {existing} for external_id {external_id!r} is still open.",
+        existing_id=str(existing),
+    )
+
+
 @transaction.atomic
 def approval_submit(
     *,
@@ -269,24 +288,12 @@ def approval_submit(
     route starts stage 1, picks the group and assignee and sets the SLA.
     Raises DuplicateOpenRequest (409) or IllegalTransition for a bad resubmission.
     """
-
     if previous is not None and previous.status != Status.CHANGES_REQUESTED:
         raise IllegalTransition(
             "Only a request whose changes were requested can be resubmitted.", field="previous_id"
         )
-    if external_id:
-        existing = (
-            ApprovalRequest.objects.filter(
-                policy=policy, external_id=external_id, status=Status.PENDING
-            )
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if existing:
-            raise DuplicateOpenRequest(
-                f"Request {existing} for external_id {external_id!r} is still open.",
-                existing_id=str(existing),
-            )
+    if external_id and (duplicate := _open_duplicate(policy, external_id)):
+        raise duplicate
 
     rules, stages = policy_route_specs(policy)
     result = routing.route(rules, stages, payload)
@@ -325,17 +332,8 @@ def approval_submit(
             approval.save(force_insert=True)
     except IntegrityError:
         # A concurrent submit with the same external id won the unique constraint.
-        existing = (
-            ApprovalRequest.objects.filter(
-                policy=policy, external_id=external_id, status=Status.PENDING
-            )
-            .values_list("pk", flat=True)
-            .first()
-        )
-        raise DuplicateOpenRequest(
-            f"Request {existing} for external_id {external_id!r} is still open.",
-            existing_id=str(existing),
-        ) from None
+        # (Decided in the meantime, the winner is no longer open: the 409 then names None.)
+        raise _open_duplicate(policy, external_id) or _duplicate(None, external_id) from None
 
     audit_append(
         action="created",
