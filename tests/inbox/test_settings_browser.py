@@ -22,7 +22,7 @@ def test_a_reviewer_sets_out_of_office_in_the_browser(
     other_reviewer: Any,
 ) -> None:
     login(page, reviewer)
-    page.get_by_role("link", name="Out of office").click()
+    page.get_by_role("link", name="Settings").click()
     page.wait_for_url("**/settings/")
     assert axe_violations(page) == []
 
