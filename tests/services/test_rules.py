@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import pytest
 from django.db import transaction
 
-from approvals.models import ApprovalRequest, Decision
+from approvals.models import ApprovalRequest
 from approvals.routing import condition_problem
 from approvals.services import approval_decide
 from approvals.services.after_commit import enqueue_after_commit
@@ -34,13 +34,12 @@ def test_the_requester_is_named_by_username_or_email_in_any_case(
 def test_already_decided_names_who_finished_it_and_when(
     pending: ApprovalRequest, reviewer: Any
 ) -> None:
-    approval_decide(approval=pending, reviewer=reviewer, option="approve")
-    Decision.objects.filter(approval=pending).update(
-        decided_at=datetime(2026, 3, 1, 10, 2, tzinfo=UTC)
-    )
+    decision = approval_decide(approval=pending, reviewer=reviewer, option="approve")
     pending.refresh_from_db()
     error = already_decided(pending)
-    assert error.message == "Already decided by alice at 2026-03-01 10:02 (approved)."
+    stamp = decision.decided_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")  # TIME_ZONE is UTC
+    assert error.message == f"Already decided by alice at {stamp} (approved)."
+    assert (error.decided_by, error.decided_at) == ("alice", decision.decided_at)
 
 
 def test_a_malformed_condition_is_named_and_a_good_one_passes() -> None:
