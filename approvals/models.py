@@ -456,7 +456,7 @@ class Decision(models.Model):
     class Meta:
         ordering = ["decided_at", "id"]
         constraints = [
-            # A reviewer votes once per request (issue 4).
+            # A reviewer votes once per request.
             models.UniqueConstraint(
                 fields=["approval", "decided_by"],
                 condition=Q(decided_by__isnull=False),

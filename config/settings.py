@@ -221,7 +221,7 @@ except ValueError:
 WEBHOOK_LEASE_SECONDS = envint("WEBHOOK_LEASE_SECONDS", 60)
 WEBHOOK_BATCH_SIZE = envint("WEBHOOK_BATCH_SIZE", 100)
 API_MAX_BODY_BYTES = 256 * 1024
-# SLA sweep and distribution (issue 6): rows per claimed batch, batches per run, and how long a
+# SLA sweep and distribution: rows per claimed batch, batches per run, and how long a
 # claimed row waits before a retry if its check fails or the worker dies.
 SLA_SWEEP_BATCH_SIZE = envint("SLA_SWEEP_BATCH_SIZE", 100)
 SLA_SWEEP_MAX_BATCHES = envint("SLA_SWEEP_MAX_BATCHES", 10)

@@ -40,6 +40,7 @@ from approvals.models import (
 )
 from approvals.payload_schema import PayloadSchemaError, check_schema
 from approvals.services.policies import policy_save_edits
+from approvals.services.reviewers import reviewer_clear_fatigue
 from approvals.services.tokens import api_token_revoke
 
 
@@ -266,14 +267,13 @@ class ReviewerProfileAdmin(SimpleHistoryAdmin):
     list_select_related = ["user", "delegate"]
     search_fields = ["user__username", "user__email"]
     raw_id_fields = ["user", "delegate"]
-    # The flag is set by the fatigue check and cleared only by this action (issue 6), so the
+    # The flag is set by the fatigue check and cleared only by this action, so the
     # clearing is audited and the old decisions stop counting.
     readonly_fields = ["fatigue_flagged_at", "fatigue_reason", "fatigue_cleared_at"]
     actions = ["clear_fatigue_flag"]
 
     @admin.action(description="Clear the fatigue flag", permissions=["change"])
     def clear_fatigue_flag(self, request: HttpRequest, queryset: QuerySet[ReviewerProfile]) -> None:
-        from approvals.services.reviewers import reviewer_clear_fatigue
 
         cleared = 0
         for profile in queryset.filter(fatigue_flagged_at__isnull=False).select_related("user"):

@@ -1,4 +1,4 @@
-"""Create the `Managers` auth group with what managers need in the admin (issue 2).
+"""Create the `Managers` auth group with what managers need in the admin.
 
 Permissions are normally created after `migrate` finishes (post_migrate), which is too late for
 a fresh database; create them for this app here so the group gets them on the first migrate.

@@ -1,4 +1,4 @@
-"""The audit trail's database guarantees (issue 7).
+"""The audit trail's database guarantees.
 
 1. The chain head row (id=1) exists from the first migrate, so `audit_append` only ever locks
    it and never races another first append on an INSERT.

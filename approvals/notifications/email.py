@@ -228,7 +228,7 @@ def notify_managers_of_fatigue(*, user_id: int, flagged_at: Any) -> int:
     """Email every manager (the Managers group) that a reviewer was flagged for fatigue.
 
     Once per manager and flag: the key names the flag's moment, so a cleared and later renewed
-    flag is news again, but a second run for the same flag sends nothing (added for issue 6).
+    flag is news again, but a second run for the same flag sends nothing.
     """
     reviewer = get_user_model().objects.select_related("reviewer_profile").get(pk=user_id)
     profile = reviewer.reviewer_profile

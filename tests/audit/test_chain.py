@@ -21,6 +21,7 @@ from approvals.services import (
     approval_release,
 )
 from approvals.services.delivery import event_mark_delivered, event_record_failure
+from approvals.sla import sweep as sweeps
 from tests.factories import GroupFactory, MembershipFactory, StageFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,9 +92,6 @@ def test_it_puts_every_transition_on_the_chain_and_verify_passes(
 
 
 def test_it_records_reminders_on_the_chain(submit: Callable[..., ApprovalRequest]) -> None:
-    sweeps = pytest.importorskip(
-        "approvals.sla.sweep", reason="the SLA sweep (issue 6) is not in the tree yet"
-    )
     import time
     from datetime import timedelta
 

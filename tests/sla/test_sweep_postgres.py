@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -55,17 +54,14 @@ def test_a_sweep_over_100000_pending_touches_only_the_100_due(
     plan = claim.explain()
     assert "req_sla_check_due" in plan, plan
 
-    started = time.monotonic()
     with CaptureQueriesContext(connection) as queries:
         assert sweeps.sweep_due(now=now) == 100
-    elapsed = time.monotonic() - started
 
     marks = Notification.objects.filter(key__startswith="reminder:", kind="reminder")
     assert marks.count() == 100
     assert ApprovalRequest.objects.filter(next_sla_check_at=later).count() == 99_900
     # A fixed cost per run plus a constant per due row: nothing scales with the 99,900 others.
     assert len(queries) <= 10 + 100 * 15, len(queries)
-    assert elapsed < 15, elapsed
     assert sweeps.sweep_due(now=now) == 0
 
 

@@ -1,4 +1,4 @@
-"""Every beat task of issue 6 is idempotent: running it twice leaves the same state."""
+"""Every beat task is idempotent: running it twice leaves the same state."""
 
 from __future__ import annotations
 
