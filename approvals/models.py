@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -523,9 +524,18 @@ class OutboxEvent(models.Model):
         DEAD = "dead", "Dead"
         NO_TARGET = "no_target", "No callback URL"
 
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", "Signed callback"
+        HUBSPOT_COMPLETE = "hubspot_complete", "HubSpot workflow completion"
+
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="events")
     event_type = models.CharField(max_length=40)
+    # A HubSpot completion goes to HubSpot's API with the source's token instead of a signature.
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WEBHOOK)
+    inbound_source = models.ForeignKey(
+        "InboundSource", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.JSONField(help_text="The JSON posted, exactly.")
     target_url = models.URLField(max_length=2000, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -654,3 +664,84 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --- Inbound sources (docs/api.md "Inbound sources") -------------------------------------------
+
+
+class InboundSource(models.Model):
+    """A CRM or ticketing tool allowed to start requests at /api/v1/inbound/<slug>.
+
+    `secret` and `api_token` are credentials: read and written only through
+    approvals/inbound/secrets.py, never shown after saving, and kept out of the history.
+    """
+
+    class Verification(models.TextChoices):
+        HUBSPOT = "hubspot", "HubSpot signature (v2 or v3)"
+        STANDARD_WEBHOOKS = "standard-webhooks", "Standard Webhooks (whsec_ secret)"
+        HMAC_SHA256 = "hmac-sha256", "X-Signature: sha256=<hex HMAC-SHA256>"
+        SHARED_SECRET = "shared-secret", "X-Checkpoint-Secret header (Dynamics 365, Salesforce)"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="inbound_sources")
+    verification = models.CharField(max_length=20, choices=Verification.choices)
+    is_active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=500, editable=False)
+    api_token = models.CharField(
+        max_length=500, blank=True, editable=False, help_text="HubSpot private-app token."
+    )
+    title_template = models.CharField(
+        max_length=300, help_text='e.g. "Discount for {properties.dealname}"'
+    )
+    external_id_path = models.CharField(max_length=200, blank=True)
+    event_id_path = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The body's event id, when the sender has no webhook-id or callbackId.",
+    )
+    payload_fields = models.JSONField(
+        default=dict, blank=True, help_text='{"amount": "properties.amount", …}'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["secret", "api_token", "updated_at"])
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self) -> None:
+        # The mapping is checked whenever a form or the command saves it (full_clean).
+        from approvals.inbound.sources import mapping_errors
+
+        if errors := mapping_errors(self):
+            raise ValidationError(errors)
+
+
+class InboundEvent(models.Model):
+    """One accepted event of a source, by its event id: the redelivery guard, the first
+    answer to replay, and (for HubSpot workflow actions) the callbackId to complete."""
+
+    source = models.ForeignKey(InboundSource, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=255)
+    callback_id = models.CharField(max_length=255, blank=True)
+    approval = models.ForeignKey(
+        ApprovalRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_events",
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="inbound_event_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.event_id}"

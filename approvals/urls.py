@@ -10,6 +10,7 @@ from approvals.health import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("", include("approvals.inbound.urls")),  # before the API's catch-all 404
     path("", include("approvals.api.urls")),
     path("", include("approvals.inbox.urls")),
     path("", include("approvals.audit.urls")),

@@ -202,6 +202,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Checkpoint ----------------------------------------------------------------------------------
 CALLBACK_ALLOW_PRIVATE_NETWORKS = envbool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
+# Where HubSpot workflow completions go (docs/integrations.md); tests point it at a local fake.
+HUBSPOT_API_URL = envstr("HUBSPOT_API_URL", "https://api.hubapi.com").rstrip("/")
 DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
 # Callback retries (docs/api.md "Callbacks"): seconds after each failed attempt, ±20 % jitter; after the
 # last one the event is dead. Tests and the fault drills set a tight schedule through the env.

@@ -39,7 +39,7 @@ def max_body_bytes() -> int:
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:
     """The request's body as a dict, or a Problem saying exactly what is wrong with it."""
-    raw = _read_bounded(request)
+    raw = read_bounded(request)
     if not raw.strip():
         raise Problem(400, "The request body is empty; send a JSON object.", type=MALFORMED)
     _check_content_type(request)
@@ -83,7 +83,8 @@ def _check_content_type(request: HttpRequest) -> None:
         )
 
 
-def _read_bounded(request: HttpRequest) -> bytes:
+def read_bounded(request: HttpRequest) -> bytes:
+    """The raw body, or a 413 beyond API_MAX_BODY_BYTES (read before any verification)."""
     limit = max_body_bytes()
     too_large = Problem(413, f"The request body is larger than {limit} bytes.")
     try:

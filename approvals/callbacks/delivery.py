@@ -141,7 +141,9 @@ def pinned_request(
 
 def _attempt(event_id: Any) -> bool:
     """One signed POST of a claimed event; records the outcome. True if delivered."""
-    event = OutboxEvent.objects.select_related("approval__policy").get(pk=event_id)
+    event = OutboxEvent.objects.select_related("approval__policy", "inbound_source").get(
+        pk=event_id
+    )
     started = time.monotonic()
 
     def elapsed_ms() -> int:
@@ -153,7 +155,17 @@ def _attempt(event_id: Any) -> bool:
         event_record_failure(event=event, error=f"refused: {exc.message}")
         return False
     data = encode_body(event.body)
-    headers = signed_headers(event, data, at=timezone.now())
+    if event.kind == OutboxEvent.Kind.HUBSPOT_COMPLETE:
+        # To HubSpot's API with the source's token, not signed (docs/integrations.md).
+        from approvals.inbound.completion import hubspot_headers
+
+        try:
+            headers = hubspot_headers(event)
+        except ValueError as exc:
+            event_record_failure(event=event, error=f"refused: {exc}")
+            return False
+    else:
+        headers = signed_headers(event, data, at=timezone.now())
     url, pin_headers, extensions = pinned_request(event.target_url, addresses)
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:

@@ -70,4 +70,9 @@ def outbox_enqueue(
     )
     if target:
         enqueue_after_commit("deliver_event", str(event.pk))
+    if event_type != "request.escalated":
+        # A HubSpot workflow action waiting on this request is completed by its own event.
+        from approvals.inbound.completion import hubspot_completion_enqueue
+
+        hubspot_completion_enqueue(approval=approval, event_type=event_type, decision=decision)
     return event
