@@ -134,3 +134,27 @@ def sender(client: Client) -> Sender:
 @pytest.fixture
 def source_for(policy: Policy, reviewer: Any) -> Callable[..., InboundSource]:
     return lambda verification, **kwargs: make_source(policy, verification, **kwargs)
+
+
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture
+def hubspot_source(
+    source_for: Callable[..., InboundSource], fake_hubspot: Any, settings: Any
+) -> InboundSource:
+    settings.HUBSPOT_API_URL = fake_hubspot.api_url
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = True
+    return source_for(
+        "hubspot",
+        slug="hubspot-deals",
+        api_token=TOKEN,
+        title_template="Discount for {inputFields.dealname}",
+        external_id_path="object.objectId",
+        event_id_path="",
+        payload_fields={
+            "amount": "inputFields.amount",
+            "currency": "inputFields.currency",
+            "customer": "inputFields.dealname",
+        },
+    )
