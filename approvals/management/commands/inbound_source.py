@@ -5,6 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
+from approvals.inbound.mapping import Mapping, MappingError
 from approvals.inbound.sources import inbound_source_save, source_url
 from approvals.management.base import OneLineErrorsCommand
 from approvals.models import InboundSource, Policy
@@ -40,15 +41,24 @@ class Command(OneLineErrorsCommand):
             raise CommandError(
                 f"Unknown verification {options['verification']!r}; use one of {', '.join(KINDS)}."
             )
-        policy = Policy.objects.filter(slug=options["policy"]).first()
-        if policy is None:
-            raise CommandError(f"There is no policy {options['policy']!r}.")
         fields: dict[str, str] = {}
         for item in options["field"]:
             name, sep, path = item.partition("=")
             if not sep or not name.strip() or not path.strip():
                 raise CommandError(f"--field {item!r} is not NAME=PATH.")
             fields[name.strip()] = path.strip()
+        try:  # the mapping first: it needs no database
+            Mapping(
+                title=options["title"],
+                external_id=options["external_id"],
+                event_id=options["event_id"],
+                fields=fields,
+            ).validate()
+        except MappingError as exc:
+            raise CommandError(f"Bad mapping: {exc}") from None
+        policy = Policy.objects.filter(slug=options["policy"]).first()
+        if policy is None:
+            raise CommandError(f"There is no policy {options['policy']!r}.")
         try:
             source, created = inbound_source_save(
                 slug=options["slug"],
