@@ -18,6 +18,7 @@ from standardwebhooks import Webhook
 
 from approvals.inbound.sources import inbound_source_save
 from approvals.models import InboundSource, Policy
+from tests.admin.conftest import bare_staff, manager_client  # noqa: F401  (shared fixtures)
 
 SECRETS = {
     "hubspot": "hubspot-client-secret",
