@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -67,6 +68,18 @@ class ReviewerGroup(models.Model):
         help_text="ISO weekdays (1 = Monday … 7 = Sunday); empty = every day.",
     )
     time_zone = models.CharField(max_length=64, default="UTC")
+    slack_channel = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[CG][A-Z0-9]{2,30}$",
+                "A Slack channel id looks like C0123ABCD (channel details → About, at the bottom).",
+            )
+        ],
+        help_text="Slack channel id (e.g. C0123ABC) where every request entering this queue is "
+        "posted; empty posts nowhere. Invite the Checkpoint app to the channel.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="reviewer_groups"
     )
@@ -131,6 +144,14 @@ class ReviewerProfile(models.Model):
     fatigue_reason = models.CharField(max_length=300, blank=True)
     # Decisions before this moment no longer count towards a new fatigue flag.
     fatigue_cleared_at = models.DateTimeField(null=True, blank=True)
+    # Slack (docs/api.md "Slack"): the reviewer's Slack user id, found with users.lookupByEmail
+    # from `slack_lookup_email`; a changed email is looked up again.
+    slack_enabled = models.BooleanField(
+        default=True, help_text="Send this reviewer their requests in Slack."
+    )
+    slack_user_id = models.CharField(max_length=32, blank=True, db_index=True)
+    slack_lookup_email = models.EmailField(blank=True)
+    slack_looked_up_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     def __str__(self) -> str:
@@ -745,3 +766,65 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.event_id}"
+
+
+# --- Slack ------------------------------------------------------------------------------------
+
+
+class SlackMessage(models.Model):
+    """One Slack message about a request: posted once (unique `key`), then kept up to date.
+
+    Written and sent by `approvals.slack.delivery`; `next_attempt_at` is set while the row has
+    work to do (post, update after a decision, retry after an error) and cleared when it is done.
+    """
+
+    class Kind(models.TextChoices):
+        CHANNEL = "channel", "Group channel"
+        DIRECT = "direct", "Direct message"
+        REPLY = "reply", "Thread reply"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not sent (request decided first)"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=200, unique=True)
+    approval = models.ForeignKey(
+        ApprovalRequest, on_delete=models.CASCADE, related_name="slack_messages"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    stage = models.PositiveIntegerField(default=0)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    text = models.CharField(max_length=500, blank=True, help_text="A thread reply's text.")
+    target = models.CharField(max_length=32, help_text="Where it was posted: channel or user id.")
+    channel = models.CharField(max_length=32, blank=True, help_text="The channel Slack put it in.")
+    ts = models.CharField(max_length=32, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    shown = models.CharField(max_length=40, blank=True, help_text="What the message shows now.")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # slack_deliver_due: rows with work whose attempt is due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(next_attempt_at__isnull=False),
+                name="slack_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.target}"

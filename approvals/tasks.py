@@ -67,3 +67,19 @@ def flag_fatigue() -> int:
 def send_daily_digests() -> int:
     """The opt-in daily digest of pending work per reviewer."""
     return send_digests()
+
+
+@shared_task(name="approvals.tasks.slack_sync")
+def slack_sync(approval_id: str, event: str = "", tag: str = "") -> int:
+    """Post, thread and update a request's Slack messages after a change (docs/api.md "Slack")."""
+    from approvals.slack.delivery import sync
+
+    return sync(approval_id=approval_id, event=event, tag=tag)
+
+
+@shared_task(name="approvals.tasks.slack_deliver_due")
+def slack_deliver_due() -> int:
+    """Slack messages whose retry (after an error or a 429's Retry-After) has come due."""
+    from approvals.slack.delivery import deliver_due
+
+    return deliver_due()

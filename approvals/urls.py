@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("approvals.api.urls")),
     path("", include("approvals.inbox.urls")),
     path("", include("approvals.audit.urls")),
+    path("", include("approvals.slack.urls")),
 ]

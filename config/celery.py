@@ -48,6 +48,12 @@ app.conf.beat_schedule = {
         "task": "approvals.tasks.deliver_webhooks",
         "schedule": _seconds("DELIVER_INTERVAL_SECONDS", 10.0),
     },
+    # Slack messages whose retry has come due (after an error or a 429's Retry-After); selects
+    # only rows with work through the partial index slack_due. Does nothing without Slack.
+    "slack-deliver-due": {
+        "task": "approvals.tasks.slack_deliver_due",
+        "schedule": _seconds("SLACK_DELIVER_INTERVAL_SECONDS", 15.0),
+    },
     # Idempotency keys are honoured for 24 h (docs/api.md "The API"); older records are purged hourly.
     "purge-idempotency-records": {
         "task": "approvals.tasks.purge_idempotency_records",

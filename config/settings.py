@@ -223,6 +223,16 @@ except ValueError:
 WEBHOOK_LEASE_SECONDS = envint("WEBHOOK_LEASE_SECONDS", 60)
 WEBHOOK_BATCH_SIZE = envint("WEBHOOK_BATCH_SIZE", 100)
 API_MAX_BODY_BYTES = 256 * 1024
+# Slack (docs/api.md "Slack"): both the bot token and the signing secret, or Slack stays off and
+# nothing tries to reach it. SLACK_API_URL points the Web API client elsewhere (tests, a proxy).
+SLACK_BOT_TOKEN = envstr("SLACK_BOT_TOKEN", "")
+SLACK_SIGNING_SECRET = envstr("SLACK_SIGNING_SECRET", "")
+SLACK_API_URL = envstr("SLACK_API_URL", "https://slack.com/api/")
+if not SLACK_API_URL.endswith("/"):
+    SLACK_API_URL += "/"
+# Slack retries: seconds after each failed attempt (a 429's Retry-After wins when longer).
+SLACK_RETRY_SCHEDULE = [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0]
+SLACK_LEASE_SECONDS = envint("SLACK_LEASE_SECONDS", 60)
 # SLA sweep and distribution: rows per claimed batch, batches per run, and how long a
 # claimed row waits before a retry if its check fails or the worker dies.
 SLA_SWEEP_BATCH_SIZE = envint("SLA_SWEEP_BATCH_SIZE", 100)

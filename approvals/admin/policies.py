@@ -42,6 +42,7 @@ from approvals.payload_schema import PayloadSchemaError, check_schema
 from approvals.services.policies import policy_save_edits
 from approvals.services.reviewers import reviewer_clear_fatigue
 from approvals.services.tokens import api_token_revoke
+from approvals.slack.admin import SlackMessageInline
 
 
 def pretty_json(value: Any) -> str:
@@ -235,6 +236,7 @@ class ReviewerGroupAdmin(SimpleHistoryAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "strategy", "default_wip_cap"]}),
         ("Overflow and escalation", {"fields": ["overflow_group", "escalation_group"]}),
+        ("Slack", {"fields": ["slack_channel"]}),
         ("Business hours", {"fields": ["work_start", "work_end", "work_days", "time_zone"]}),
     ]
 
@@ -269,7 +271,14 @@ class ReviewerProfileAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["user", "delegate"]
     # The flag is set by the fatigue check and cleared only by this action, so the
     # clearing is audited and the old decisions stop counting.
-    readonly_fields = ["fatigue_flagged_at", "fatigue_reason", "fatigue_cleared_at"]
+    readonly_fields = [
+        "fatigue_flagged_at",
+        "fatigue_reason",
+        "fatigue_cleared_at",
+        "slack_user_id",
+        "slack_lookup_email",
+        "slack_looked_up_at",
+    ]
     actions = ["clear_fatigue_flag"]
 
     @admin.action(description="Clear the fatigue flag", permissions=["change"])
@@ -348,7 +357,7 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     search_fields = ["title", "external_id", "id"]
     date_hierarchy = "created_at"
     show_full_result_count = False  # a second COUNT(*) over the whole table on every page
-    inlines = [DecisionInline, OutboxEventInline]
+    inlines = [DecisionInline, OutboxEventInline, SlackMessageInline]
     fieldsets = [
         (
             None,

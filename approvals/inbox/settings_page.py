@@ -1,5 +1,5 @@
-"""/settings/ — a reviewer's own page: out of office (dates, optional delegate) and the daily
-digest opt-in. Saving goes through `reviewer_set_away`, which also has the reviewer's pending
+"""/settings/ — a reviewer's own page: out of office (dates, optional delegate), the daily
+digest opt-in and Slack on/off. Saving goes through `reviewer_set_away`, which also has the reviewer's pending
 work re-routed once their away dates have begun."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from approvals.inbox.access import AuthenticatedHttpRequest
 from approvals.models import Membership, ReviewerGroup, ReviewerProfile
 from approvals.services.reviewers import reviewer_set_away
+from approvals.slack.client import slack_configured
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -55,6 +56,9 @@ class AwayForm(forms.Form):
     )
     daily_digest = forms.BooleanField(
         label="Email me a daily digest of my pending work", required=False
+    )
+    slack_enabled = forms.BooleanField(
+        label="Send me my requests in Slack", required=False, initial=True
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -100,12 +104,13 @@ class AwayForm(forms.Form):
 
 def _initial(profile: ReviewerProfile | None) -> dict[str, Any]:
     if profile is None:
-        return {}
+        return {"slack_enabled": True}
     return {
         "away_from": profile.away_from,
         "away_until": profile.away_until,
         "delegate": profile.delegate_id,
         "daily_digest": profile.daily_digest,
+        "slack_enabled": profile.slack_enabled,
     }
 
 
@@ -129,5 +134,6 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "form": form,
         "profile": profile,
         "groups": ReviewerGroup.objects.filter(memberships__user=user).order_by("name"),
+        "slack_connected": slack_configured(),
     }
     return render(request, "approvals/settings.html", context, status=status)

@@ -38,6 +38,7 @@ from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import audit_append
 from approvals.services.outbox import outbox_enqueue
 from approvals.services.policies import policy_route_specs
+from approvals.slack.hooks import slack_after_commit
 from approvals.sla.clock import add_working_minutes, reminder_times
 from approvals.workload.assignment import choose_assignment
 
@@ -185,6 +186,7 @@ def _set_assignee(
 
 def _notify_after_commit(approval: ApprovalRequest, *, kind: str) -> None:
     enqueue_after_commit("notify_approval", str(approval.pk), kind, approval.stage)
+    slack_after_commit(approval, kind)
 
 
 def _finish(
@@ -203,6 +205,7 @@ def _finish(
         data={"status": status, "stage": approval.stage},
     )
     outbox_enqueue(approval=approval, event_type=FINAL_EVENT[status], decision=decision)
+    slack_after_commit(approval, "final")
 
 
 def _record_decision(

@@ -38,6 +38,7 @@ def reviewer_set_away(
     away_until: datetime | None,
     delegate: Any = None,
     daily_digest: bool | None = None,
+    slack_enabled: bool | None = None,
     actor: str | None = None,
 ) -> ReviewerProfile:
     """Set (or clear, with `away_from=None`) a reviewer's out of office and digest opt-in.
@@ -52,6 +53,8 @@ def reviewer_set_away(
     profile.delegate = delegate if away_from else None
     if daily_digest is not None:
         profile.daily_digest = daily_digest
+    if slack_enabled is not None:
+        profile.slack_enabled = slack_enabled
     profile.save()
     audit_append(
         action="away_set" if away_from else "away_cleared",
@@ -62,6 +65,7 @@ def reviewer_set_away(
             "away_until": _iso(profile.away_until),
             "delegate": profile.delegate.get_username() if profile.delegate else None,
             "daily_digest": profile.daily_digest,
+            "slack_enabled": profile.slack_enabled,
         },
     )
     if profile.is_out_of_office():

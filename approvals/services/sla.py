@@ -21,6 +21,7 @@ from approvals.services.approvals import (
     next_sla_check,
 )
 from approvals.services.audit import audit_append
+from approvals.slack.hooks import slack_after_commit
 from approvals.sla.clock import reminder_due
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def approval_remind(*, approval: ApprovalRequest, point: str, actor: str = "syst
     enqueue_after_commit(
         "notify_approval", str(approval.pk), Notification.Kind.REMINDER, approval.stage, point
     )
+    slack_after_commit(approval, Notification.Kind.REMINDER, point)
     return True
 
 
