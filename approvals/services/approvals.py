@@ -38,8 +38,8 @@ from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import audit_append
 from approvals.services.outbox import outbox_enqueue
 from approvals.services.policies import policy_route_specs
-from approvals.slack.hooks import slack_after_commit
 from approvals.sla.clock import add_working_minutes, reminder_times
+from approvals.slack.hooks import slack_after_commit
 from approvals.workload.assignment import choose_assignment
 
 Status = ApprovalRequest.Status

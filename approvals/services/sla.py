@@ -21,8 +21,8 @@ from approvals.services.approvals import (
     next_sla_check,
 )
 from approvals.services.audit import audit_append
-from approvals.slack.hooks import slack_after_commit
 from approvals.sla.clock import reminder_due
+from approvals.slack.hooks import slack_after_commit
 
 log = logging.getLogger(__name__)
 Status = ApprovalRequest.Status

@@ -322,7 +322,14 @@ def _post_reply(message: SlackMessage, approval: ApprovalRequest, client: Any) -
     sent = client.chat_postMessage(
         channel=parent.channel or parent.target, thread_ts=parent.ts, text=message.text
     )
-    _save(message, state=State.SENT, ts=sent["ts"], channel=sent["channel"], sent_at=timezone.now(), last_error="")
+    _save(
+        message,
+        state=State.SENT,
+        ts=sent["ts"],
+        channel=sent["channel"],
+        sent_at=timezone.now(),
+        last_error="",
+    )
     return "done", None
 
 
