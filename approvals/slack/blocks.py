@@ -24,7 +24,7 @@ OPEN_ACTION = "open"
 MODAL_CALLBACK = "checkpoint_decide"
 FIELDS_PER_SECTION = 10  # Slack's limit for a section's fields
 FIELD_CHARS = 1900  # a field's text is at most 2000 characters
-STATUS_ICONS = {
+STATUS_ICONS: dict[str, str] = {
     ApprovalRequest.Status.APPROVED: ":white_check_mark:",
     ApprovalRequest.Status.REJECTED: ":no_entry:",
     ApprovalRequest.Status.CHANGES_REQUESTED: ":leftwards_arrow_with_hook:",

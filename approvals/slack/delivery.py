@@ -37,8 +37,9 @@ Status = ApprovalRequest.Status
 PENDING_SHOWN = "pending"
 REPLY_SHOWN = "reply"
 LOOKUP_BATCH = 50  # members looked up per sync at most; the rest on the next one
+# The kinds of notice the services send (Notification.Kind) that get a thread reply.
 EVENT_REPLIES = {
-    "reminded": ":alarm_clock: Reminder: this request is still waiting for a decision.",
+    "reminder": ":alarm_clock: Reminder: this request is still waiting for a decision.",
     "escalated": ":rotating_light: Escalated: this request is past its due time.",
 }
 
