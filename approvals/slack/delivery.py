@@ -73,9 +73,9 @@ def slack_user_id(user: Any, *, client: Any = None) -> str:
         found = client.users_lookupByEmail(email=email)
         user_id = str(found["user"]["id"])
     except SlackApiError as exc:
-        if classify(exc).retryable:
-            raise
-        user_id = ""  # users_not_found: not in this workspace
+        if exc.response.get("error") != "users_not_found":
+            raise  # Slack is busy or misconfigured: nothing learned, try again later
+        user_id = ""  # not in this workspace
     ReviewerProfile.objects.filter(pk=profile.pk).update(
         slack_user_id=user_id, slack_lookup_email=email, slack_looked_up_at=timezone.now()
     )
@@ -392,7 +392,7 @@ def _step(message: SlackMessage, approval: ApprovalRequest, client: Any) -> Step
     return "done", None
 
 
-def deliver(*, message_id: int, client: Any = None) -> int:
+def deliver(*, message_id: int, client: Any = None, now: datetime | None = None) -> int:
     """Post or update one message if its work is due and no other worker holds it; 1 if it did.
 
     Steps: claim the row with a lease (a conditional UPDATE); load it with its request; post it
@@ -403,7 +403,7 @@ def deliver(*, message_id: int, client: Any = None) -> int:
     """
     if not slack_configured():
         return 0
-    if not _claim(message_id, timezone.now()):
+    if not _claim(message_id, now or timezone.now()):
         return 0
     message = SlackMessage.objects.select_related("parent", "recipient").get(pk=message_id)
     claimed = message.next_attempt_at
@@ -438,4 +438,4 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> int:
     if not due:
         return 0
     client = slack_client()
-    return sum(deliver(message_id=pk, client=client) for pk in due)
+    return sum(deliver(message_id=pk, client=client, now=now) for pk in due)
