@@ -31,7 +31,7 @@ def test_an_intake_reaches_alice_in_slack_her_click_decides_and_everything_follo
     client: Client,
 ) -> None:
     settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = True
-    celery_worker(env=slack.env)
+    celery_worker(env=slack.env, ready_timeout=120)  # a busy machine starts workers slowly
     _, raw = api_token_create(name="e2e")
     receiver.secrets = policy.signing_secrets()
 
