@@ -1,8 +1,8 @@
 """Block Kit for one request: the message with its decision buttons, its decided form, and the
 modal that asks for a comment or a value.
 
-Only the policy's visible fields are ever put in a message (the inbox's own rule,
-`visible_fields`); no link in a message changes anything when fetched, because Slack unfurls
+Only the policy's visible fields are ever put in a message (the one rule every channel
+uses, `approvals.formats.visible_fields`); no link in a message changes anything when fetched, because Slack unfurls
 and prefetches links: the only link is the inbox page, and decisions arrive as signed button
 clicks.
 """
@@ -15,8 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from approvals.inbox.deeplinks import inbox_url
-from approvals.inbox.views import visible_fields
+from approvals.formats import absolute_url, visible_fields
 from approvals.models import ApprovalRequest, Decision, DecisionOption, Outcome
 
 DECIDE_PREFIX = "decide:"
@@ -56,16 +55,6 @@ def final_decision(approval: ApprovalRequest) -> Decision | None:
     )
 
 
-def decided_text(approval: ApprovalRequest) -> str:
-    """'Already decided by alice at … (approved).' — for a stale click."""
-    status = approval.get_status_display().lower()
-    last = final_decision(approval)
-    if last is None:
-        at = approval.decided_at or approval.updated_at
-        return f"This request is already {status} (at {slack_date(at)})."
-    return f"Already decided by {escape(last.decided_by_name)} at {slack_date(last.decided_at)} ({status})."
-
-
 def outcome_text(approval: ApprovalRequest) -> str:
     """The line a decided message shows instead of its buttons: outcome, who, when."""
     icon = STATUS_ICONS.get(approval.status, "")
@@ -85,6 +74,10 @@ def outcome_text(approval: ApprovalRequest) -> str:
     if last.comment and last.channel != Decision.Channel.AUTO:
         text += f"\n> {escape(_cut(last.comment, 1000))}"
     return text
+
+
+def inbox_url(approval: ApprovalRequest) -> str:
+    return absolute_url("inbox_detail", approval.pk)
 
 
 def _field_sections(approval: ApprovalRequest) -> list[dict[str, Any]]:

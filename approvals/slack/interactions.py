@@ -24,10 +24,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from approvals.exceptions import ApprovalError, InvalidDecision
 from approvals.inbox.access import approval_get_for_reviewer
-from approvals.inbox.deeplinks import inbox_url
 from approvals.inbox.selectors import reviewer_group_ids
 from approvals.models import ApprovalRequest, Decision, DecisionOption, Outcome
 from approvals.services import approval_decide
+from approvals.services.approvals import already_decided
 from approvals.slack import blocks
 from approvals.slack.client import slack_client, slack_configured
 from approvals.slack.delivery import reviewer_for_slack_user
@@ -119,7 +119,7 @@ def _click(payload: dict[str, Any]) -> HttpResponse:
         return _ephemeral(payload, NOT_A_REVIEWER)
     if approval.status != ApprovalRequest.Status.PENDING:
         slack_after_commit(approval, "final")  # this message missed its update: redo it
-        return _ephemeral(payload, f"{blocks.decided_text(approval)} Nothing was changed.")
+        return _ephemeral(payload, f"{already_decided(approval).message} Nothing was changed.")
     if approval.assigned_group_id not in reviewer_group_ids(reviewer):
         return _ephemeral(payload, NOT_A_REVIEWER)
     key = action_id[len(blocks.DECIDE_PREFIX) :]
@@ -148,7 +148,7 @@ def _open_modal(
         return _ephemeral(
             payload,
             f"Slack could not open the form; nothing was changed. Decide in Checkpoint: "
-            f"{inbox_url(approval)}",
+            f"{blocks.inbox_url(approval)}",
         )
     return HttpResponse(status=200)
 
