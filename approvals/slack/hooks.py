@@ -15,5 +15,8 @@ def slack_after_commit(approval: ApprovalRequest, event: str, tag: str = "") -> 
     `tag` tells repeated reminders of one stage apart. A broker outage loses only this sync,
     never the change: the next event of the request syncs all of its messages again.
     """
-    if slack_configured():
-        enqueue_after_commit("slack_sync", str(approval.pk), event, tag)
+    if not slack_configured():
+        return
+    if approval.stage == 0:
+        return  # decided by a policy rule at intake: never posted, nothing to update
+    enqueue_after_commit("slack_sync", str(approval.pk), event, tag)

@@ -127,3 +127,11 @@ def test_retries_stop_after_the_schedule(
     row = SlackMessage.objects.get()
     assert (row.state, row.attempts, row.next_attempt_at) == ("failed", 3, None)
     assert isinstance(row.approval, ApprovalRequest)
+
+
+def test_an_auto_decided_intake_does_not_involve_slack(
+    slack: FakeSlack, reviewer: Any, submit_now: Any
+) -> None:
+    approval = submit_now(payload={"amount": 10.0, "currency": "USD", "customer": "acme"})
+    assert approval.route == "auto"
+    assert slack.calls == []
