@@ -179,9 +179,7 @@ def fallback_text(approval: ApprovalRequest) -> str:
     return _cut(f"{approval.get_status_display()}: {approval.title}", 300)
 
 
-def modal_view(
-    approval: ApprovalRequest, option: DecisionOption, *, channel: str = ""
-) -> dict[str, Any]:
+def modal_view(approval: ApprovalRequest, option: DecisionOption) -> dict[str, Any]:
     """The modal asking for a comment (a reason, for Reject) and/or a value."""
     reason = option.outcome == Outcome.REJECT
     blocks: list[dict[str, Any]] = [
@@ -213,7 +211,7 @@ def modal_view(
             },
         }
     )
-    metadata = {"a": str(approval.pk), "o": option.key, "s": approval.stage, "c": channel}
+    metadata = {"a": str(approval.pk), "o": option.key, "s": approval.stage}
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
