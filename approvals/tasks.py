@@ -2,8 +2,9 @@
 
 Every task is idempotent and safe on two workers at once. None retries by itself: the
 periodic ones (config/celery.py) run again on the next beat and pick up what a failed run
-left; a webhook's retries are its outbox row's schedule (deliver_webhooks); a notice email that
-failed keeps its error in Notification and is sent again by the next run of the same notice.
+left; a webhook's retries are its outbox row's schedule (deliver_webhooks), a Slack message's
+its SlackMessage row's (slack_deliver_due); a notice email that failed keeps its error in
+Notification and is sent again by the next run of the same notice.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from approvals.api.idempotency import purge_expired
 from approvals.callbacks.delivery import deliver_due, deliver_one
 from approvals.notifications.email import notify, send_digests
 from approvals.sla.sweep import sweep_due
+from approvals.slack import delivery as slack_delivery
 from approvals.workload.distribution import distribute
 from approvals.workload.fatigue import flag_fatigued_reviewers
 
@@ -72,14 +74,10 @@ def send_daily_digests() -> int:
 @shared_task(name="approvals.tasks.slack_sync")
 def slack_sync(approval_id: str, event: str = "", tag: str = "") -> int:
     """Post, thread and update a request's Slack messages after a change (docs/api.md "Slack")."""
-    from approvals.slack.delivery import sync
-
-    return sync(approval_id=approval_id, event=event, tag=tag)
+    return slack_delivery.sync(approval_id=approval_id, event=event, tag=tag)
 
 
 @shared_task(name="approvals.tasks.slack_deliver_due")
 def slack_deliver_due() -> int:
     """Slack messages whose retry (after an error or a 429's Retry-After) has come due."""
-    from approvals.slack.delivery import deliver_due
-
-    return deliver_due()
+    return slack_delivery.deliver_due()
