@@ -312,6 +312,19 @@ def _content(approval: ApprovalRequest, message: SlackMessage, shown: str) -> li
 Step = tuple[str, datetime | None]
 
 
+def _posted(message: SlackMessage, sent: Any, **fields: Any) -> None:
+    """Record what Slack answered to a chat.postMessage: where the message is, and its ts."""
+    _save(
+        message,
+        state=State.SENT,
+        ts=sent["ts"],
+        channel=sent["channel"],
+        sent_at=timezone.now(),
+        last_error="",
+        **fields,
+    )
+
+
 def _post_reply(message: SlackMessage, approval: ApprovalRequest, client: Any) -> Step:
     parent = message.parent
     if approval.status != Status.PENDING or parent is None or parent.state in FINISHED:
@@ -323,14 +336,7 @@ def _post_reply(message: SlackMessage, approval: ApprovalRequest, client: Any) -
     sent = client.chat_postMessage(
         channel=parent.channel or parent.target, thread_ts=parent.ts, text=message.text
     )
-    _save(
-        message,
-        state=State.SENT,
-        ts=sent["ts"],
-        channel=sent["channel"],
-        sent_at=timezone.now(),
-        last_error="",
-    )
+    _posted(message, sent)
     return "done", None
 
 
@@ -352,15 +358,7 @@ def _post(message: SlackMessage, approval: ApprovalRequest, client: Any) -> Step
         unfurl_links=False,
         unfurl_media=False,
     )
-    _save(
-        message,
-        state=State.SENT,
-        ts=sent["ts"],
-        channel=sent["channel"],
-        sent_at=timezone.now(),
-        shown=shown,
-        last_error="",
-    )
+    _posted(message, sent, shown=shown)
     return "again", None  # the request may have been decided while it was being sent
 
 
