@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     "django_celery_beat",
+    "ninja",  # its static Swagger UI for /api/v1/docs (no CDN)
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -139,7 +139,7 @@ def test_ten_requests_in_a_minute_make_one_email_per_member_and_a_push_one_for_t
     MembershipFactory.create(group=pushers, user=pat)
     push_policy = make_policy(slug="push-policy", group=pushers, threshold=None)
     settings.NOTIFY_BATCH_MINUTES = 0.25  # 15 s, so the test sees the batch go out
-    worker = celery_worker(env={"EMAIL_URL": smtp_server.url})
+    worker = celery_worker(env={"EMAIL_URL": smtp_server.url}, ready_timeout=180)
     from approvals.services import approval_submit
 
     started = time.monotonic()
