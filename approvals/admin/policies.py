@@ -16,8 +16,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -25,6 +25,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from approvals import routing
 from approvals.admin.delivery import OutboxEventInline
 from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
+from approvals.admin.request_actions import action_context, request_action_view
 from approvals.models import (
     ApiToken,
     ApprovalRequest,
@@ -392,6 +393,26 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         ("Callback", {"fields": ["callback_url", "created_at", "updated_at"]}),
     ]
     readonly_fields = ["payload_pretty", "submitted_payload_pretty", "stage_plan_pretty"]
+    change_form_template = "admin/approvals/approvalrequest/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        act = path(
+            "<path:object_id>/act/",
+            self.admin_site.admin_view(request_action_view),
+            name="approvals_approvalrequest_act",
+        )
+        return [act, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        approval = ApprovalRequest.objects.filter(pk=object_id).first()
+        extra = action_context(approval, request.user) if approval else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
         return super().get_queryset(request).annotate(decision_total=Count("decisions"))

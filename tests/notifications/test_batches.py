@@ -138,7 +138,7 @@ def test_ten_requests_in_a_minute_make_one_email_per_member_and_a_push_one_for_t
     pat = UserFactory.create(username="pat", email="pat@example.com")
     MembershipFactory.create(group=pushers, user=pat)
     push_policy = make_policy(slug="push-policy", group=pushers, threshold=None)
-    settings.NOTIFY_BATCH_MINUTES = 0.25  # 15 s, so the test sees the batch go out
+    settings.NOTIFY_BATCH_MINUTES = 1  # the ten arrive within it; the test waits it out
     worker = celery_worker(env={"EMAIL_URL": smtp_server.url}, ready_timeout=180)
     from approvals.services import approval_submit
 
@@ -152,12 +152,12 @@ def test_ten_requests_in_a_minute_make_one_email_per_member_and_a_push_one_for_t
             external_id=f"batch-{n}",
         )
         titles.append(approval.title)
-    assert time.monotonic() - started < 15, "the ten requests took longer than one window"
+    assert time.monotonic() - started < 60, "the ten requests took longer than one window"
     pushed = approval_submit(
         policy=push_policy, title="Pushed to pat", payload={"amount": 120.0}, external_id="push-1"
     )
     assert pushed.assignee_id == pat.pk
-    messages = smtp_server.wait_for(4, timeout=60)
+    messages = smtp_server.wait_for(4, timeout=180)
     time.sleep(3)  # anything extra would arrive now
     messages = list(smtp_server.messages)
     log = worker.log()
