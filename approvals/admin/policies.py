@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +26,7 @@ from approvals import routing
 from approvals.admin.delivery import OutboxEventInline
 from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from approvals.admin.request_actions import action_context, request_action_view
+from approvals.admin.tokens import create_token_view
 from approvals.models import (
     ApiToken,
     ApprovalRequest,
@@ -410,8 +411,7 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        approval = ApprovalRequest.objects.filter(pk=object_id).first()
-        extra = action_context(approval, request.user) if approval else {}
+        extra = action_context(object_id, request.user)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
@@ -479,8 +479,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # The raw token must be shown exactly once: `manage.py create_api_token` does that.
-        return False
+        return request.user.has_perm("approvals.add_apitoken")
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A name in, the raw token out, shown on this one response only (approvals/admin/tokens.py)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return create_token_view(request, self)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

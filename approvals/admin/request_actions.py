@@ -13,8 +13,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -51,15 +51,30 @@ class RequestActionForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500)
 
 
-def action_context(approval: ApprovalRequest, user: Any) -> dict[str, Any]:
+def find_request(object_id: str) -> ApprovalRequest | None:
+    """The request with this id, or None for an unknown or malformed id (never a 500)."""
+    try:
+        return ApprovalRequest.objects.filter(pk=object_id).first()
+    except (ValidationError, ValueError):
+        return None
+
+
+def action_context(object_id: str, user: Any) -> dict[str, Any]:
     """What the change page needs to show the buttons (only to managers, only while pending)."""
-    show = is_manager(user) and approval.status == ApprovalRequest.Status.PENDING
+    approval = find_request(object_id)
+    show = (
+        approval is not None
+        and approval.status == ApprovalRequest.Status.PENDING
+        and is_manager(user)
+    )
     return {"manager_actions": RequestActionForm() if show else None}
 
 
 @require_POST
 def request_action_view(request: HttpRequest, object_id: str) -> HttpResponse:
-    approval = get_object_or_404(ApprovalRequest, pk=object_id)
+    approval = find_request(object_id)
+    if approval is None:
+        raise Http404("No such request.")
     user: Any = request.user
     if not is_manager(user):
         return HttpResponse(

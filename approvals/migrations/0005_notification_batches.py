@@ -3,6 +3,26 @@
 from django.conf import settings
 from django.db import migrations, models
 
+# Managers create and revoke API tokens in the admin (docs/architecture.md "Admin").
+TOKEN_PERMISSIONS = {"view_apitoken", "add_apitoken", "change_apitoken"}
+
+
+def grant_token_permissions(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    app_config = apps.get_app_config("approvals")
+    app_config.models_module = True
+    create_permissions(app_config, verbosity=0, apps=apps)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name="Managers")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="approvals", codename__in=TOKEN_PERMISSIONS
+        )
+    )
+
 
 class Migration(migrations.Migration):
 
@@ -56,4 +76,5 @@ class Migration(migrations.Migration):
             model_name='notification',
             index=models.Index(condition=models.Q(('sent_at__isnull', True), models.Q(('batch', ''), _negated=True)), fields=['recipient', 'batch', 'created_at'], name='notif_batch_waiting'),
         ),
+        migrations.RunPython(grant_token_permissions, migrations.RunPython.noop),
     ]

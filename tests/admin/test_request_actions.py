@@ -5,6 +5,7 @@ event callers get); bad input is a 4xx that changes nothing; only managers may a
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -146,8 +147,11 @@ def test_anonymous_and_non_staff_go_to_the_admin_login(
     assert snapshot(pending)[0] == ApprovalRequest.Status.PENDING
 
 
-def test_an_unknown_request_is_a_404(manager_client: Client) -> None:
-    url = reverse("admin:approvals_approvalrequest_act", args=["01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+@pytest.mark.parametrize("object_id", ["01ARZ3NDEKTSV4RRFFQ69G5FAV", str(uuid.uuid4())])
+def test_an_unknown_or_malformed_request_id_is_a_404(
+    manager_client: Client, object_id: str
+) -> None:
+    url = reverse("admin:approvals_approvalrequest_act", args=[object_id])
     assert manager_client.post(url, {"action": "cancel"}).status_code == 404
 
 
