@@ -82,7 +82,7 @@ def request_action_view(request: HttpRequest, object_id: str) -> HttpResponse:
         )
     form = RequestActionForm(request.POST)
     if not form.is_valid():
-        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        problems = "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
         return HttpResponse(f"Bad input: {problems}", status=400, content_type="text/plain")
     data = form.cleaned_data
     action, reason = data["action"], data["reason"]

@@ -268,11 +268,13 @@ def send_batch(*, user_id: int, batch: str) -> int:
         policy_id__in={a.policy_id for a in approvals.values()}
     ).order_by("position", "id"):
         options.setdefault(option.policy_id, []).append(option)
-    items = []
+    items: list[dict[str, Any]] = []
+    held: list[ApprovalRequest] = []
     for notice in waiting:
         approval = approvals.get(notice.approval_id)  # type: ignore[arg-type]
         if approval is None or approval.stage != notice.stage:
             continue
+        held.append(approval)
         items.append(
             {
                 "approval": approval,
@@ -297,7 +299,7 @@ def send_batch(*, user_id: int, batch: str) -> int:
     )
     if summary is None:
         return 0
-    group = items[0]["approval"].assigned_group if batch.startswith("group:") else None
+    group = held[0].assigned_group if batch.startswith("group:") else None
     where = f" in {group.name}" if group is not None else ""
     count = len(items)
     subject = (
