@@ -53,7 +53,7 @@ def test_staff_without_the_permission_get_403_and_nothing_is_created(
     assert not ApiToken.objects.exists()
 
 
-def test_anonymous_goes_to_the_admin_login(client: Client) -> None:
+def test_anonymous_goes_to_the_admin_login(client: Client, db: Any) -> None:
     response = client.post(reverse(ADD), {"name": "anon"})
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert not ApiToken.objects.exists()
