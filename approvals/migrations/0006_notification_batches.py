@@ -27,7 +27,7 @@ def grant_token_permissions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0004_reviewerprofile_fatigue_cleared_at'),
+        ('approvals', '0005_inbound_sources'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
