@@ -13,7 +13,7 @@ VENV_BIN := .venv/bin
 # uv must never try to download a Python build; it uses the interpreter above.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint bench install
+.PHONY: demo test lint bench install manage
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -25,11 +25,20 @@ install: $(UV)
 
 demo: export DEBUG := 1
 demo: export CALLBACK_ALLOW_PRIVATE_NETWORKS := 1
+# The demo's links (emails, the API's review_url) point at the port it serves on.
+demo: export SITE_URL ?= http://127.0.0.1:$(PORT)
+# Emails go to files, one per message (the demo prints where), not to the terminal.
+demo: export EMAIL_URL ?= filemail://$(CURDIR)/.demo-mail
 demo: install
 	$(VENV_BIN)/python manage.py migrate --noinput
 	$(VENV_BIN)/python manage.py install_playbook --all
 	$(VENV_BIN)/python manage.py seed_demo
 	PORT=$(PORT) $(VENV_BIN)/python scripts/demo.py
+
+# A management command against the demo database, e.g. `make manage ARGS="create_api_token ci"`.
+manage: export DEBUG := 1
+manage: install
+	@$(VENV_BIN)/python manage.py $(ARGS)
 
 test: install
 	$(VENV_BIN)/pytest $(PYTEST_ARGS)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
+from django.urls import reverse
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -9,3 +10,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        """Managers (staff) land on the admin dashboard; reviewers in their inbox.
+
+        A `?next=` the reviewer followed still wins (allauth checks it before asking here).
+        """
+        user = getattr(request, "user", None)
+        if user is not None and user.is_staff:
+            return reverse("admin:approvals_dashboard")
+        return super().get_login_redirect_url(request)

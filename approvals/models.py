@@ -124,6 +124,12 @@ class Membership(models.Model):
         return self.wip_cap if self.wip_cap is not None else self.group.default_wip_cap
 
 
+class NotifyMode(models.TextChoices):
+    IMMEDIATE = "immediate", "Right away"
+    BATCHED = "batched", "Batched"
+    OFF = "off", "Off"
+
+
 class ReviewerProfile(models.Model):
     """What a reviewer sets for themselves (out of office, digest) and what managers see (fatigue)."""
 
@@ -140,6 +146,17 @@ class ReviewerProfile(models.Model):
         related_name="+",
     )
     daily_digest = models.BooleanField(default=False)
+    # How each kind of notice reaches this reviewer (docs/notifications.md): now, collected into
+    # one email per NOTIFY_BATCH_MINUTES, or not at all.
+    notify_queue = models.CharField(
+        max_length=10, choices=NotifyMode.choices, default=NotifyMode.BATCHED
+    )
+    notify_assigned = models.CharField(
+        max_length=10, choices=NotifyMode.choices, default=NotifyMode.IMMEDIATE
+    )
+    notify_reminders = models.CharField(
+        max_length=10, choices=NotifyMode.choices, default=NotifyMode.IMMEDIATE
+    )
     fatigue_flagged_at = models.DateTimeField(null=True, blank=True)
     fatigue_reason = models.CharField(max_length=300, blank=True)
     # Decisions before this moment no longer count towards a new fatigue flag.
@@ -616,6 +633,7 @@ class Notification(models.Model):
         ESCALATED = "escalated", "Escalated"
         DIGEST = "digest", "Daily digest"
         FATIGUE = "fatigue", "Fatigue flag"
+        BATCH = "batch", "Batched summary"
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -633,11 +651,21 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Non-empty: this notice waits to go out in its recipient's batch of that name
+    # ("group:<id>" for new work in a group's queue, "personal" for the rest).
+    batch = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["sent_at"], condition=Q(sent_at__isnull=True), name="notif_unsent")
+            models.Index(
+                fields=["sent_at"], condition=Q(sent_at__isnull=True), name="notif_unsent"
+            ),
+            models.Index(
+                fields=["recipient", "batch", "created_at"],
+                condition=Q(sent_at__isnull=True) & ~Q(batch=""),
+                name="notif_batch_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from celery import shared_task
 
 from approvals.api.idempotency import purge_expired
 from approvals.callbacks.delivery import deliver_due, deliver_one
-from approvals.notifications.email import notify, send_digests
+from approvals.notifications.email import notify, send_batch, send_digests, send_due_batches
 from approvals.sla.sweep import sweep_due
 from approvals.slack import delivery as slack_delivery
 from approvals.workload.distribution import distribute
@@ -81,3 +81,15 @@ def slack_sync(approval_id: str, event: str = "", tag: str = "") -> int:
 def slack_deliver_due() -> int:
     """Slack messages whose retry (after an error or a 429's Retry-After) has come due."""
     return slack_delivery.deliver_due()
+
+
+@shared_task(name="approvals.tasks.send_notification_batch")
+def send_notification_batch(user_id: int, batch: str) -> int:
+    """One reviewer's batched email for `batch` once its window has passed (else nothing)."""
+    return send_batch(user_id=user_id, batch=batch)
+
+
+@shared_task(name="approvals.tasks.send_due_notification_batches")
+def send_due_notification_batches() -> int:
+    """Every batched email whose window has passed (the beat's safety net)."""
+    return send_due_batches()

@@ -59,6 +59,11 @@ app.conf.beat_schedule = {
         "task": "approvals.tasks.purge_idempotency_records",
         "schedule": 3600.0,
     },
+    # Batched notice emails whose window has passed (each batch also schedules its own send).
+    "send-notification-batches": {
+        "task": "approvals.tasks.send_due_notification_batches",
+        "schedule": 60.0,
+    },
     # Reviewers whose recent decisions look like rubber-stamping are flagged to managers.
     "flag-fatigue": {"task": "approvals.tasks.flag_fatigue", "schedule": 900.0},
     # The opt-in daily digest of pending work, at 07:00 UTC (once a day per reviewer, by key).

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     "django_celery_beat",
+    "ninja",  # its static Swagger UI for /api/v1/docs (no CDN)
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -205,6 +206,12 @@ CALLBACK_ALLOW_PRIVATE_NETWORKS = envbool("CALLBACK_ALLOW_PRIVATE_NETWORKS", Fal
 # Where HubSpot workflow completions go (docs/integrations.md); tests point it at a local fake.
 HUBSPOT_API_URL = envstr("HUBSPOT_API_URL", "https://api.hubapi.com").rstrip("/")
 DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
+# New work in a group's queue reaches each member at most once per this many minutes, as one
+# email listing what arrived (docs/notifications.md). 0 sends every notice on its own.
+try:
+    NOTIFY_BATCH_MINUTES = float(envstr("NOTIFY_BATCH_MINUTES", "15"))
+except ValueError as exc:
+    raise ImproperlyConfigured("NOTIFY_BATCH_MINUTES must be a number of minutes") from exc
 # Callback retries (docs/api.md "Callbacks"): seconds after each failed attempt, ±20 % jitter; after the
 # last one the event is dead. Tests and the fault drills set a tight schedule through the env.
 try:

@@ -18,12 +18,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 GRACE_SECONDS = 20.0
+LOG_DIR = ROOT / ".demo-logs"
 
 
 def commands(port: str) -> dict[str, list[str]]:
@@ -69,6 +71,18 @@ def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait(timeout=5)
 
 
+def demo_environment(port: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """What the demo adds to the environment: links in emails and the API's review_url point
+    at this port unless SITE_URL says otherwise (make demo sets the same default)."""
+    return {"SITE_URL": environ.get("SITE_URL") or f"http://127.0.0.1:{port}"}
+
+
+def mail_dir() -> str | None:
+    """The folder the demo's emails are written to (EMAIL_URL=filemail://…), if any."""
+    url = os.environ.get("EMAIL_URL", "")
+    return url.removeprefix("filemail://") if url.startswith("filemail://") else None
+
+
 def print_banner(port: str) -> None:
     logins = subprocess.run(
         [str(VENV_BIN / "python"), "manage.py", "seed_demo", "--logins-only"],
@@ -77,14 +91,20 @@ def print_banner(port: str) -> None:
         text=True,
         check=False,
     ).stdout
+    mails = mail_dir()
+    mail_line = f" emails     {mails}/ (one file per message)\n" if mails else ""
+    # Everything else goes to log files, so this banner stays the last thing on screen.
     print(
         "\n"
         "==================================================================\n"
+        f" logs       {LOG_DIR}/ (web, worker, beat)\n"
+        f"{mail_line}"
+        " Ctrl-C stops the web server, the worker and beat.\n"
+        "\n"
         f" Checkpoint demo: http://127.0.0.1:{port}/\n"
         f"   inbox  http://127.0.0.1:{port}/inbox/\n"
         f"   admin  http://127.0.0.1:{port}/admin/\n"
         f"{logins}"
-        " Ctrl-C stops the web server, the worker and beat.\n"
         "==================================================================\n",
         flush=True,
     )
@@ -104,21 +124,32 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    os.environ.update(demo_environment(port, os.environ))
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    LOG_DIR.mkdir(exist_ok=True)
     try:
         for name, argv in commands(port).items():
             # A new session per service: the terminal's Ctrl-C reaches only this supervisor,
             # which then stops the services in order instead of all of them dying at once.
-            processes[name] = subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
+            log = (LOG_DIR / f"{name}.log").open("ab")
+            processes[name] = subprocess.Popen(
+                argv, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+            )
         if wait_for_port(int(port), processes, timeout=60):
             print_banner(port)
         elif not stopping:
-            print(f"The web server did not start on port {port}.", file=sys.stderr)
+            print(
+                f"The web server did not start on port {port}; see {LOG_DIR}/web.log.",
+                file=sys.stderr,
+            )
             return 1
         while not stopping:
             exited = [name for name, proc in processes.items() if proc.poll() is not None]
             if exited:
-                print(f"{', '.join(exited)} exited; stopping the demo.", file=sys.stderr)
+                print(
+                    f"{', '.join(exited)} exited (see {LOG_DIR}/); stopping the demo.",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.5)
         return 0

@@ -43,6 +43,12 @@ requires_broker = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _notices_right_away(settings: Any) -> None:
+    """Every notice is its own email unless a test turns batching on (tests/notifications)."""
+    settings.NOTIFY_BATCH_MINUTES = 0
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

@@ -13,11 +13,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -25,6 +25,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from approvals import routing
 from approvals.admin.delivery import OutboxEventInline
 from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
+from approvals.admin.request_actions import action_context, request_action_view
+from approvals.admin.tokens import create_token_view
 from approvals.models import (
     ApiToken,
     ApprovalRequest,
@@ -401,6 +403,25 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         ("Callback", {"fields": ["callback_url", "created_at", "updated_at"]}),
     ]
     readonly_fields = ["payload_pretty", "submitted_payload_pretty", "stage_plan_pretty"]
+    change_form_template = "admin/approvals/approvalrequest/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        act = path(
+            "<path:object_id>/act/",
+            self.admin_site.admin_view(request_action_view),
+            name="approvals_approvalrequest_act",
+        )
+        return [act, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = action_context(object_id, request.user)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
         return super().get_queryset(request).annotate(decision_total=Count("decisions"))
@@ -467,8 +488,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # The raw token must be shown exactly once: `manage.py create_api_token` does that.
-        return False
+        return request.user.has_perm("approvals.add_apitoken")
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A name in, the raw token out, shown on this one response only (approvals/admin/tokens.py)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return create_token_view(request, self)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,5 +1,7 @@
 """/settings/ — a reviewer's own page: out of office (dates, optional delegate), the daily
-digest opt-in and Slack on/off. Saving goes through `reviewer_set_away`, which also has the reviewer's pending
+digest opt-in, how each kind of email notice arrives (right away, batched, off) and Slack
+on/off. Saving goes through `reviewer_set_away` (and `reviewer_set_notices`); the first also
+has the reviewer's pending
 work re-routed once their away dates have begun."""
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -16,11 +19,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from approvals.inbox.access import AuthenticatedHttpRequest
-from approvals.models import Membership, ReviewerGroup, ReviewerProfile
-from approvals.services.reviewers import reviewer_set_away
+from approvals.models import Membership, NotifyMode, ReviewerGroup, ReviewerProfile
+from approvals.services.reviewers import reviewer_set_away, reviewer_set_notices
 from approvals.slack.client import slack_configured
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+NOTICE_FIELDS = ("notify_queue", "notify_assigned", "notify_reminders")
 
 
 def colleagues(user: User) -> Any:
@@ -59,6 +63,15 @@ class AwayForm(forms.Form):
     )
     slack_enabled = forms.BooleanField(
         label="Send me my requests in Slack", required=False, initial=True
+    )
+    notify_queue = forms.ChoiceField(
+        label="New work in my groups' queues", choices=NotifyMode.choices, required=False
+    )
+    notify_assigned = forms.ChoiceField(
+        label="Work assigned to me", choices=NotifyMode.choices, required=False
+    )
+    notify_reminders = forms.ChoiceField(
+        label="Reminders and escalations", choices=NotifyMode.choices, required=False
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -111,6 +124,7 @@ def _initial(profile: ReviewerProfile | None) -> dict[str, Any]:
         "delegate": profile.delegate_id,
         "daily_digest": profile.daily_digest,
         "slack_enabled": profile.slack_enabled,
+        **{name: getattr(profile, name) for name in NOTICE_FIELDS},
     }
 
 
@@ -124,7 +138,13 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = AwayForm(request.POST, user=user)
         if form.is_valid():
-            reviewer_set_away(user=user, **form.cleaned_data)
+            data = dict(form.cleaned_data)
+            notices = {name: data.pop(name) for name in NOTICE_FIELDS if data.get(name)}
+            for name in NOTICE_FIELDS:
+                data.pop(name, None)
+            reviewer_set_away(user=user, **data)
+            if notices:
+                reviewer_set_notices(user=user, **notices)
             messages.success(request, "Your settings are saved.")
             return redirect("settings")
         status = 422
@@ -132,6 +152,8 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = AwayForm(initial=_initial(profile), user=user)
     context = {
         "form": form,
+        "notice_fields": [form[name] for name in NOTICE_FIELDS],
+        "batch_minutes": settings.NOTIFY_BATCH_MINUTES,
         "profile": profile,
         "groups": ReviewerGroup.objects.filter(memberships__user=user).order_by("name"),
         "slack_connected": slack_configured(),

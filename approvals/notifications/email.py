@@ -11,6 +11,7 @@ message is lost rather than risked twice (at most once).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,14 @@ from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
 from approvals.inbox.deeplinks import deeplink_url, make_token
-from approvals.models import ApprovalRequest, Decision, DecisionOption, Notification
+from approvals.models import (
+    ApprovalRequest,
+    Decision,
+    DecisionOption,
+    Notification,
+    NotifyMode,
+    ReviewerProfile,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +137,38 @@ def approval_message(
     return message
 
 
+def delivery(reviewer: Any, *, kind: str, approval: ApprovalRequest) -> tuple[str, str]:
+    """How this notice reaches `reviewer`: (mode, batch name) from their Settings choices.
+
+    New work in a group's queue follows `notify_queue` and batches per group; work assigned to
+    them `notify_assigned`; reminders and escalations `notify_reminders` (both batch as
+    "personal"). NOTIFY_BATCH_MINUTES = 0 turns batching into sending right away.
+    """
+    profile = getattr(reviewer, "reviewer_profile", None) or ReviewerProfile()
+    pull = approval.assignee_id is None
+    if kind == Kind.ASSIGNED and pull:
+        mode, batch = profile.notify_queue, f"group:{approval.assigned_group_id}"
+    elif kind == Kind.ASSIGNED:
+        mode, batch = profile.notify_assigned, "personal"
+    else:
+        mode, batch = profile.notify_reminders, "personal"
+    if mode == NotifyMode.BATCHED and settings.NOTIFY_BATCH_MINUTES <= 0:
+        mode = NotifyMode.IMMEDIATE
+    return mode, batch
+
+
+def _batch_window() -> timedelta:
+    return timedelta(minutes=settings.NOTIFY_BATCH_MINUTES)
+
+
+def _schedule_batch(user_id: int, batch: str) -> None:
+    from approvals.tasks import send_notification_batch  # the task module imports this one
+
+    send_notification_batch.apply_async(
+        (user_id, batch), countdown=_batch_window().total_seconds() + 1
+    )
+
+
 def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
     """Email the people `approval_id` waits on at `stage`; returns how many emails went out.
 
@@ -157,11 +197,18 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
     sent = 0
     with get_connection() as connection:  # one SMTP session for every recipient
         for reviewer in recipients:
+            mode, batch = delivery(reviewer, kind=kind, approval=approval)
+            if mode == NotifyMode.OFF:
+                continue
             key = f"{kind}:{approval.pk}:{stage}:{reviewer.pk}" + (f":{tag}" if tag else "")
             notification = _claim(
                 key=key[:200], kind=kind, recipient=reviewer, approval=approval, stage=stage
             )
             if notification is None:
+                continue
+            if mode == NotifyMode.BATCHED:
+                Notification.objects.filter(pk=notification.pk).update(batch=batch)
+                _schedule_batch(reviewer.pk, batch)
                 continue
             message = approval_message(
                 approval=approval, reviewer=reviewer, kind=kind, options=options
@@ -169,6 +216,126 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
             message.connection = connection
             sent += _send(notification, message)
     return sent
+
+
+BATCH_SUBJECT_HEADS: dict[str, str] = {
+    Kind.ASSIGNED: "New",
+    Kind.REMINDER: "Reminder",
+    Kind.ESCALATED: "Escalated",
+}
+
+
+def _take_due_batch(user_id: int, batch: str, now: Any) -> list[Notification]:
+    """Claim every notice waiting in this batch if its oldest has waited a whole window.
+
+    Claimed = marked sent under a row lock, before the email goes out (at most once, like every
+    other notice); a second flush of the same batch finds nothing.
+    """
+    with transaction.atomic():
+        waiting = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(recipient_id=user_id, batch=batch, sent_at__isnull=True, error="")
+            .order_by("created_at", "pk")
+        )
+        if not waiting or waiting[0].created_at > now - _batch_window() + timedelta(seconds=1):
+            return []
+        Notification.objects.filter(pk__in=[n.pk for n in waiting]).update(sent_at=now)
+    return waiting
+
+
+def send_batch(*, user_id: int, batch: str) -> int:
+    """Send `user_id` one email listing the notices waiting in `batch`, once it is due.
+
+    Each item keeps its links (open in inbox, a deep-link button per option). Requests that
+    were decided or moved on since are left out; if none is left, nothing is sent. Returns 1 if
+    an email went out.
+    """
+    now = timezone.now()
+    waiting = _take_due_batch(user_id, batch, now)
+    if not waiting:
+        return 0
+    reviewer = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if reviewer is None or not reviewer.email:
+        return 0
+    approvals = {
+        a.pk: a
+        for a in ApprovalRequest.objects.select_related("policy", "assigned_group").filter(
+            pk__in=[n.approval_id for n in waiting], status=ApprovalRequest.Status.PENDING
+        )
+    }
+    options: dict[int, list[DecisionOption]] = {}
+    for option in DecisionOption.objects.filter(
+        policy_id__in={a.policy_id for a in approvals.values()}
+    ).order_by("position", "id"):
+        options.setdefault(option.policy_id, []).append(option)
+    items: list[dict[str, Any]] = []
+    held: list[ApprovalRequest] = []
+    for notice in waiting:
+        approval = approvals.get(notice.approval_id)  # type: ignore[arg-type]
+        if approval is None or approval.stage != notice.stage:
+            continue
+        held.append(approval)
+        items.append(
+            {
+                "approval": approval,
+                "kind": BATCH_SUBJECT_HEADS.get(notice.kind, "New"),
+                "fields": visible_fields(approval),
+                "inbox_url": absolute_url("inbox_detail", approval.pk),
+                "buttons": [
+                    {
+                        "label": option.label,
+                        "url": deeplink_url(
+                            make_token(reviewer=reviewer, approval=approval, option_key=option.key)
+                        ),
+                    }
+                    for option in options.get(approval.policy_id, [])
+                ],
+            }
+        )
+    if not items:
+        return 0
+    summary = _claim(
+        key=f"batch:{user_id}:{batch}:{waiting[0].pk}"[:200], kind=Kind.BATCH, recipient=reviewer
+    )
+    if summary is None:
+        return 0
+    group = held[0].assigned_group if batch.startswith("group:") else None
+    where = f" in {group.name}" if group is not None else ""
+    count = len(items)
+    subject = (
+        f"{count} new request{'s' if count != 1 else ''}{where}"
+        if all(item["kind"] == "New" for item in items)
+        else f"{count} request{'s' if count != 1 else ''} need you{where}"
+    )
+    context = {
+        "reviewer": reviewer,
+        "items": items,
+        "where": where,
+        "minutes": settings.NOTIFY_BATCH_MINUTES,
+        "inbox": absolute_url("inbox"),
+        "settings_url": absolute_url("settings"),
+        "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
+    }
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/batch.txt", context),
+        to=[reviewer.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string("emails/batch.html", context), "text/html")
+    return int(_send(summary, message))
+
+
+def send_due_batches() -> int:
+    """The safety net (beat): send every batch whose oldest notice has waited a whole window."""
+    cutoff = timezone.now() - _batch_window()
+    due = (
+        Notification.objects.filter(sent_at__isnull=True, error="", created_at__lte=cutoff)
+        .exclude(batch="")
+        .values_list("recipient_id", "batch")
+        .distinct()
+    )
+    return sum(send_batch(user_id=user_id, batch=batch) for user_id, batch in due)
 
 
 def _pending_for(user: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.models import ReviewerProfile
+from approvals.models import NotifyMode, ReviewerProfile
 from approvals.notifications.email import notify_managers_of_fatigue
 from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import audit_append
@@ -71,6 +71,27 @@ def reviewer_set_away(
     if profile.is_out_of_office():
         # The beat runs distribute_work every minute anyway; this only makes it sooner.
         enqueue_after_commit("distribute_work")
+    return profile
+
+
+@transaction.atomic
+def reviewer_set_notices(*, user: Any, actor: str | None = None, **modes: str) -> ReviewerProfile:
+    """Set how each kind of notice reaches a reviewer: notify_queue / notify_assigned /
+    notify_reminders, each "immediate", "batched" or "off" (docs/notifications.md)."""
+    allowed = {"notify_queue", "notify_assigned", "notify_reminders"}
+    valid = set(NotifyMode.values)
+    bad = [f"{k}={v!r}" for k, v in modes.items() if k not in allowed or v not in valid]
+    if bad:
+        raise ValueError(f"unknown notice choice: {', '.join(bad)}")
+    profile = _profile_locked(user)
+    for name, mode in modes.items():
+        setattr(profile, name, mode)
+    profile.save()
+    audit_append(
+        action="notices_set",
+        actor=actor or user.get_username(),
+        data={"reviewer": user.get_username(), **modes},
+    )
     return profile
 
 

@@ -1,0 +1,59 @@
+"""Managers create API tokens in the admin (shown once) and revoke them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+
+from approvals.models import ApiToken
+from approvals.services.tokens import api_token_authenticate
+
+ADD = "admin:approvals_apitoken_add"
+
+
+def test_a_manager_creates_a_token_that_works_and_is_shown_once(manager_client: Client) -> None:
+    assert manager_client.get(reverse(ADD)).status_code == 200
+    page = manager_client.post(reverse(ADD), {"name": "  billing   bot "})
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    (raw,) = re.findall(r'id="raw-token" readonly value="([^"]+)"', page.content.decode())
+    token = ApiToken.objects.get()
+    assert token.name == "billing bot" and raw.startswith(token.prefix)
+    assert api_token_authenticate(raw=raw) == token
+    listing = manager_client.get(reverse("admin:approvals_apitoken_changelist")).content.decode()
+    assert "billing bot" in listing and raw not in listing
+
+
+def test_a_blank_name_is_a_400_and_creates_nothing(manager_client: Client) -> None:
+    page = manager_client.post(reverse(ADD), {"name": "   "})
+    assert page.status_code == 400 and not ApiToken.objects.exists()
+    page = manager_client.post(reverse(ADD), {"name": "x" * 121})
+    assert page.status_code == 400 and not ApiToken.objects.exists()
+
+
+def test_a_manager_revokes_a_token(manager_client: Client) -> None:
+    from approvals.services.tokens import api_token_create
+
+    token, raw = api_token_create(name="old")
+    response = manager_client.post(
+        reverse("admin:approvals_apitoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    assert response.status_code == 302
+    assert api_token_authenticate(raw=raw) is None
+
+
+def test_staff_without_the_permission_get_403_and_nothing_is_created(
+    client: Client, bare_staff: Any
+) -> None:
+    client.force_login(bare_staff)
+    assert client.post(reverse(ADD), {"name": "sneaky"}).status_code == 403
+    assert not ApiToken.objects.exists()
+
+
+def test_anonymous_goes_to_the_admin_login(client: Client, db: Any) -> None:
+    response = client.post(reverse(ADD), {"name": "anon"})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert not ApiToken.objects.exists()
