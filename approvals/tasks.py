@@ -30,6 +30,14 @@ def deliver_event(event_id: str) -> bool:
     return deliver_one(event_id)
 
 
+@shared_task(name="approvals.tasks.seal_audit")
+def seal_audit() -> int:
+    """Chain the committed audit entries not yet sealed (kicked on commit; beat runs it too)."""
+    from approvals.services.audit import audit_seal
+
+    return audit_seal()
+
+
 @shared_task(name="approvals.tasks.notify_approval")
 def notify_approval(approval_id: str, kind: str, stage: int, tag: str = "") -> int:
     """Email the people a request now waits on (assigned, reminder, escalated); at most once each.

@@ -1,30 +1,87 @@
+"""Audit entries: recorded by every service, sealed into the hash chain after commit.
+
+docs/architecture.md "The audit chain: sealed after commit" has the design. In short: a service
+inserts its entries unsealed (no sequence, no hash) in its own transaction, taking no shared
+lock; `audit_seal` — one sealer at a time, under a PostgreSQL advisory lock — later chains the
+committed entries in insertion order, writes each entry's sequence and hashes once, copies the
+hash to the entry's Decision row, and moves the head.
+"""
+
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals.audit.chain import GENESIS_HASH, compute_entry_hash, decision_fingerprint
 from approvals.models import ApprovalRequest, AuditChainHead, AuditEntry, Decision
 
+log = logging.getLogger(__name__)
 
-def _lock_head() -> AuditChainHead:
-    """The chain head, locked for this transaction.
+# pg_advisory_xact_lock key of the sealer ("ckpt" in ASCII): one sealer at a time.
+SEAL_LOCK_KEY = 0x636B7074
+SEAL_BATCH_SIZE = 500
 
-    Migration 0003 creates the row, so this is one SELECT … FOR UPDATE. The row can still be
-    missing after a test flush (or on a database restored without it): then insert it with
-    ON CONFLICT DO NOTHING and lock it. Unlike get_or_create, two first appends at once cannot
-    both try to INSERT and have one fail: the loser waits on the unique key and then locks the
-    winner's row.
+
+@dataclass
+class AuditDraft:
+    """One entry a service is about to record."""
+
+    action: str
+    actor: str
+    approval: ApprovalRequest | None = None
+    decision: Decision | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def seal_inline() -> bool:
+    """Whether services seal in their own transaction (SQLite, where writers queue anyway; the
+    test suite) instead of after commit."""
+    return bool(getattr(settings, "AUDIT_SEAL_INLINE", connection.vendor != "postgresql"))
+
+
+def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
+    """Insert a change's audit entries, unsealed, in one INSERT inside the caller's transaction.
+
+    No lock is taken: the entries join the chain when the sealer runs, which is kicked once the
+    transaction commits (or, with `seal_inline()`, right here). Audit rows are never updated
+    except by that one sealing write, which the PostgreSQL trigger of migration 0005 allows.
     """
-    try:
-        return AuditChainHead.objects.select_for_update().get(id=1)
-    except AuditChainHead.DoesNotExist:
-        AuditChainHead.objects.bulk_create(
-            [AuditChainHead(id=1, seq=0, last_hash=GENESIS_HASH)], ignore_conflicts=True
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the service's transaction")
+    at = timezone.now()
+    rows = []
+    for draft in drafts:
+        data = dict(draft.data)
+        if draft.decision is not None:
+            data["decision"] = decision_fingerprint(draft.decision)
+        rows.append(
+            AuditEntry(
+                seq=None,
+                at=at,
+                approval=draft.approval,
+                decision=draft.decision,
+                action=draft.action,
+                actor=draft.actor,
+                data=data,
+                prev_hash="",
+                entry_hash="",
+            )
         )
-        return AuditChainHead.objects.select_for_update().get(id=1)
+    AuditEntry.objects.bulk_create(rows)
+    if seal_inline():
+        hashes = _seal_all()
+        for row, draft in zip(rows, drafts, strict=True):
+            row.entry_hash = hashes.get(row.pk, "")
+            if draft.decision is not None:
+                draft.decision.entry_hash = row.entry_hash
+    else:
+        _kick_sealer_on_commit()
+    return rows
 
 
 def audit_append(
@@ -35,49 +92,108 @@ def audit_append(
     decision: Decision | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry to the hash chain, inside the caller's transaction.
+    """Record one entry (`audit_record` of a single draft)."""
+    draft = AuditDraft(
+        action=action, actor=actor, approval=approval, decision=decision, data=dict(data or {})
+    )
+    return audit_record([draft])[0]
 
-    Steps: lock the chain head (one writer at a time, so the chain never forks), compute the
-    next hash over the previous one, insert the entry, move the head. The head's lock is held
-    until the caller's transaction ends, so services append as late as they can.
 
-    Audit rows are only ever inserted: nothing here (or anywhere) updates or deletes them, and
-    on PostgreSQL a trigger refuses it (migration 0003). The one later write is the decision's
-    own `entry_hash` column, filled once below; the Decision trigger allows exactly that.
+def _kick_sealer_on_commit() -> None:
+    # One kick per transaction, however many entries it recorded.
+    pending = getattr(connection, "run_on_commit", [])
+    if any(callback is _kick_sealer for _, callback, *_ in pending):
+        return
+    transaction.on_commit(_kick_sealer)
+
+
+def _kick_sealer() -> None:
+    # Imported here: tasks import services. A failed kick leaves the entries to the beat run.
+    from approvals.tasks import seal_audit
+
+    try:
+        seal_audit.delay()
+    except Exception:
+        log.warning("could not enqueue the audit sealer", exc_info=True)
+
+
+# --- the sealer -------------------------------------------------------------------------------
+
+
+def _lock_head() -> AuditChainHead:
+    """The chain head, locked for this transaction; recreated if a flush removed it.
+
+    Migration 0003 creates the row. After a test flush (or a restore without it) it is
+    inserted with ON CONFLICT DO NOTHING before the lock, so two first sealers cannot both
+    INSERT.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_append must run inside the service's transaction")
-    data = dict(data or {})
-    if decision is not None:
-        data["decision"] = decision_fingerprint(decision)
+    try:
+        return AuditChainHead.objects.select_for_update().get(id=1)
+    except AuditChainHead.DoesNotExist:
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(id=1, seq=0, last_hash=GENESIS_HASH)], ignore_conflicts=True
+        )
+        return AuditChainHead.objects.select_for_update().get(id=1)
+
+
+def _seal_batch(limit: int) -> dict[int, str]:
+    """Chain up to `limit` committed, unsealed entries; returns {entry id: entry_hash}.
+
+    Runs inside a transaction: the advisory lock (PostgreSQL) and the head's row lock make it
+    the only sealer until commit; killed half-way, it rolls back whole and the next run starts
+    from the same head.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
     head = _lock_head()
-    seq = head.seq + 1
-    at = timezone.now()
-    entry_hash = compute_entry_hash(
-        prev_hash=head.last_hash,
-        seq=seq,
-        at=at,
-        action=action,
-        actor=actor,
-        approval_id=str(approval.pk) if approval is not None else None,
-        decision_id=decision.pk if decision is not None else None,
-        data=data,
-    )
-    entry = AuditEntry.objects.create(
-        seq=seq,
-        at=at,
-        approval=approval,
-        decision=decision,
-        action=action,
-        actor=actor,
-        data=data,
-        prev_hash=head.last_hash,
-        entry_hash=entry_hash,
-    )
-    AuditChainHead.objects.filter(id=1).update(seq=seq, last_hash=entry_hash)
-    if decision is not None:
-        # The decision row carries its chain value for the CSV (docs/api.md "The audit CSV"); it is written once,
-        # right after the row itself, inside the same transaction.
-        Decision.objects.filter(pk=decision.pk).update(entry_hash=entry_hash)
-        decision.entry_hash = entry_hash
-    return entry
+    # Read after taking the locks: under READ COMMITTED this sees every entry a previous
+    # sealer sealed, so none is chained twice.
+    entries = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:limit])
+    if not entries:
+        return {}
+    seq, prev = head.seq, head.last_hash
+    for entry in entries:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, prev
+        entry.entry_hash = compute_entry_hash(
+            prev_hash=prev,
+            seq=seq,
+            at=entry.at,
+            action=entry.action,
+            actor=entry.actor,
+            approval_id=str(entry.approval_id) if entry.approval_id else None,
+            decision_id=entry.decision_id,
+            data=entry.data,
+        )
+        prev = entry.entry_hash
+    AuditEntry.objects.bulk_update(entries, ["seq", "prev_hash", "entry_hash"])
+    decisions = [
+        Decision(pk=entry.decision_id, entry_hash=entry.entry_hash)
+        for entry in entries
+        if entry.decision_id is not None
+    ]
+    if decisions:
+        # The CSV's entry_hash (docs/api.md "The audit CSV"), filled once, by the sealer.
+        Decision.objects.bulk_update(decisions, ["entry_hash"])
+    AuditChainHead.objects.filter(id=1).update(seq=seq, last_hash=prev)
+    return {entry.pk: entry.entry_hash for entry in entries}
+
+
+def _seal_all(batch_size: int = SEAL_BATCH_SIZE) -> dict[int, str]:
+    sealed: dict[int, str] = {}
+    while True:
+        with transaction.atomic():
+            done = _seal_batch(batch_size)
+        sealed.update(done)
+        if len(done) < batch_size:
+            return sealed
+
+
+def audit_seal(*, batch_size: int = SEAL_BATCH_SIZE) -> int:
+    """Seal every committed entry not yet on the chain; returns how many it sealed.
+
+    Idempotent and safe to run anywhere at any time: two sealers queue on the advisory lock and
+    the second finds nothing left. Each batch commits on its own.
+    """
+    return len(_seal_all(batch_size))
