@@ -13,6 +13,7 @@ from celery import shared_task
 from approvals.api.idempotency import purge_expired
 from approvals.callbacks.delivery import deliver_due, deliver_one
 from approvals.notifications.email import notify, send_digests
+from approvals.services.audit import audit_seal
 from approvals.sla.sweep import sweep_due
 from approvals.workload.distribution import distribute
 from approvals.workload.fatigue import flag_fatigued_reviewers
@@ -33,8 +34,6 @@ def deliver_event(event_id: str) -> bool:
 @shared_task(name="approvals.tasks.seal_audit")
 def seal_audit() -> int:
     """Chain the committed audit entries not yet sealed (kicked on commit; beat runs it too)."""
-    from approvals.services.audit import audit_seal
-
     return audit_seal()
 
 

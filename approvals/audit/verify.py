@@ -128,7 +128,7 @@ def audit_verify(*, page_size: int = PAGE_SIZE) -> VerifyResult:
             prev = entry.entry_hash
         if len(page) < page_size:
             break
-        after = page[-1].seq
+        after = page[-1].seq or 0  # never None: the page holds sealed entries only
 
     head_seq, head_hash = sealed_head()
     if head_seq != entries or head_hash != prev:

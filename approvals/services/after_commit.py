@@ -9,7 +9,7 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 
-TaskName = Literal["deliver_event", "distribute_work", "notify_approval"]
+TaskName = Literal["deliver_event", "distribute_work", "notify_approval", "seal_audit"]
 
 
 def enqueue_after_commit(task_name: TaskName, *args: Any) -> None:

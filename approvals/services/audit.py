@@ -9,7 +9,6 @@ hash to the entry's Decision row, and moves the head.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +18,7 @@ from django.utils import timezone
 
 from approvals.audit.chain import GENESIS_HASH, compute_entry_hash, decision_fingerprint
 from approvals.models import ApprovalRequest, AuditChainHead, AuditEntry, Decision
-
-log = logging.getLogger(__name__)
+from approvals.services.after_commit import enqueue_after_commit
 
 # pg_advisory_xact_lock key of the sealer ("ckpt" in ASCII): one sealer at a time.
 SEAL_LOCK_KEY = 0x636B7074
@@ -41,7 +39,7 @@ class AuditDraft:
 def seal_inline() -> bool:
     """Whether services seal in their own transaction (SQLite, where writers queue anyway; the
     test suite) instead of after commit."""
-    return bool(getattr(settings, "AUDIT_SEAL_INLINE", connection.vendor != "postgresql"))
+    return bool(settings.AUDIT_SEAL_INLINE)
 
 
 def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
@@ -80,7 +78,7 @@ def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
             if draft.decision is not None:
                 draft.decision.entry_hash = row.entry_hash
     else:
-        _kick_sealer_on_commit()
+        enqueue_after_commit("seal_audit")  # beat's seal_audit catches a lost kick
     return rows
 
 
@@ -97,24 +95,6 @@ def audit_append(
         action=action, actor=actor, approval=approval, decision=decision, data=dict(data or {})
     )
     return audit_record([draft])[0]
-
-
-def _kick_sealer_on_commit() -> None:
-    # One kick per transaction, however many entries it recorded.
-    pending = getattr(connection, "run_on_commit", [])
-    if any(callback is _kick_sealer for _, callback, *_ in pending):
-        return
-    transaction.on_commit(_kick_sealer)
-
-
-def _kick_sealer() -> None:
-    # Imported here: tasks import services. A failed kick leaves the entries to the beat run.
-    from approvals.tasks import seal_audit
-
-    try:
-        seal_audit.delay()
-    except Exception:
-        log.warning("could not enqueue the audit sealer", exc_info=True)
 
 
 # --- the sealer -------------------------------------------------------------------------------
