@@ -112,7 +112,7 @@ def _pick(group: ReviewerGroup, members: list[Membership]) -> Membership:
 # On PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent intakes to one group
 # take different members instead of queueing on one lock; SQLite has one writer at a time.
 _CLAIM_SQL = """
-UPDATE approvals_membership SET last_assigned_at = %(at)s
+UPDATE approvals_membership SET last_assigned_at = {stamp}
 WHERE id = (
     SELECT c.id FROM approvals_membership c
     JOIN auth_user u ON u.id = c.user_id
@@ -177,6 +177,9 @@ def claim_member(
         cap=_CAP_PG if postgres else _CAP_SQLITE,
         load=_LOAD if group.strategy == ReviewerGroup.Strategy.LEAST_LOADED else "",
         lock="FOR UPDATE OF c SKIP LOCKED" if postgres else "",
+        # The database's clock at the pick, so stamps follow the order of picks even when an
+        # intake that started earlier commits later (round robin orders by the stamp).
+        stamp="clock_timestamp()" if postgres else "%(at)s",
     )
     for _attempt in range(3):
         with connection.cursor() as cursor:
