@@ -72,7 +72,8 @@ def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
         )
     AuditEntry.objects.bulk_create(rows)
     if seal_inline():
-        hashes = _seal_all()
+        # Already inside the service's transaction: seal in it, without a savepoint of its own.
+        hashes = _seal_batch(len(rows) + SEAL_BATCH_SIZE)
         for row, draft in zip(rows, drafts, strict=True):
             row.entry_hash = hashes.get(row.pk, "")
             if draft.decision is not None:
