@@ -148,17 +148,43 @@ def _seal_batch(limit: int) -> dict[int, str]:
             data=entry.data,
         )
         prev = entry.entry_hash
-    AuditEntry.objects.bulk_update(entries, ["seq", "prev_hash", "entry_hash"])
-    decisions = [
-        Decision(pk=entry.decision_id, entry_hash=entry.entry_hash)
-        for entry in entries
-        if entry.decision_id is not None
-    ]
-    if decisions:
-        # The CSV's entry_hash (docs/api.md "The audit CSV"), filled once, by the sealer.
-        Decision.objects.bulk_update(decisions, ["entry_hash"])
+    _write_seals(entries)
     AuditChainHead.objects.filter(id=1).update(seq=seq, last_hash=prev)
     return {entry.pk: entry.entry_hash for entry in entries}
+
+
+# One UPDATE … FROM (VALUES …) per table on PostgreSQL (bulk_update's CASE per row costs a few
+# milliseconds per entry at batch size); only placeholders are put into the SQL text.
+_SEAL_ENTRIES_SQL = (
+    "UPDATE approvals_auditentry AS a SET seq = v.seq::bigint, prev_hash = v.prev,"
+    " entry_hash = v.hash FROM (VALUES {rows}) AS v(id, seq, prev, hash) WHERE a.id = v.id::bigint"
+)
+_SEAL_DECISIONS_SQL = (
+    "UPDATE approvals_decision AS d SET entry_hash = v.hash"
+    " FROM (VALUES {rows}) AS v(id, hash) WHERE d.id = v.id::bigint"
+)
+
+
+def _write_seals(entries: list[AuditEntry]) -> None:
+    """Write each entry's sequence and hashes and each decision's entry_hash (the CSV's, docs/api.md
+    "The audit CSV"), once."""
+    decided = [entry for entry in entries if entry.decision_id is not None]
+    if connection.vendor != "postgresql":
+        AuditEntry.objects.bulk_update(entries, ["seq", "prev_hash", "entry_hash"])
+        Decision.objects.bulk_update(
+            [Decision(pk=e.decision_id, entry_hash=e.entry_hash) for e in decided], ["entry_hash"]
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SEAL_ENTRIES_SQL.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(entries))),
+            [v for e in entries for v in (e.pk, e.seq, e.prev_hash, e.entry_hash)],
+        )
+        if decided:
+            cursor.execute(
+                _SEAL_DECISIONS_SQL.format(rows=", ".join(["(%s, %s)"] * len(decided))),
+                [v for e in decided for v in (e.decision_id, e.entry_hash)],
+            )
 
 
 def _seal_all(batch_size: int = SEAL_BATCH_SIZE) -> dict[int, str]:
