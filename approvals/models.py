@@ -488,7 +488,7 @@ class AuditChainHead(models.Model):
 class AuditEntry(models.Model):
     """Append-only and hash-chained. Services insert entries unsealed (`seq` null, hashes empty);
     the sealer fills `seq`, `prev_hash` and `entry_hash` once. On PostgreSQL a trigger refuses
-    every other UPDATE and every DELETE (migration 0005)."""
+    every other UPDATE and every DELETE (migration 0006)."""
 
     seq = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)

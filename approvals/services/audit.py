@@ -47,7 +47,7 @@ def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
 
     No lock is taken: the entries join the chain when the sealer runs, which is kicked once the
     transaction commits (or, with `seal_inline()`, right here). Audit rows are never updated
-    except by that one sealing write, which the PostgreSQL trigger of migration 0005 allows.
+    except by that one sealing write, which the PostgreSQL trigger of migration 0006 allows.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the service's transaction")

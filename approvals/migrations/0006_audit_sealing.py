@@ -52,7 +52,7 @@ def refuse_sealing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("approvals", "0004_reviewerprofile_fatigue_cleared_at")]
+    dependencies = [("approvals", "0005_inbound_sources")]
 
     operations = [
         migrations.AlterField(
