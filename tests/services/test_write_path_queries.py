@@ -40,6 +40,7 @@ DECIDE_QUERIES = [
     "INSERT",  # its history row
     "INSERT",  # decided + approved: the audit entries, one INSERT
     "INSERT",  # the outbox event for the callback
+    "SELECT",  # a HubSpot workflow action waiting on this request? (approvals/inbound/completion.py)
     "RELEASE SAVEPOINT",
 ]
 
