@@ -512,7 +512,8 @@ class Decision(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """A single row locked by every append, so the chain has one order and no forks."""
+    """The sealed end of the chain: moved only by the sealer (docs/architecture.md "The audit
+    chain: sealed after commit")."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.PositiveBigIntegerField(default=0)
@@ -523,9 +524,11 @@ class AuditChainHead(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Append-only and hash-chained. On PostgreSQL a trigger refuses UPDATE and DELETE."""
+    """Append-only and hash-chained. Services insert entries unsealed (`seq` null, hashes empty);
+    the sealer fills `seq`, `prev_hash` and `entry_hash` once. On PostgreSQL a trigger refuses
+    every other UPDATE and every DELETE (migration 0006)."""
 
-    seq = models.PositiveBigIntegerField(unique=True)
+    seq = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
     approval = models.ForeignKey(
         ApprovalRequest,
@@ -540,13 +543,17 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=40)
     actor = models.CharField(max_length=255)
     data = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["seq"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["approval", "seq"], name="audit_approval_seq")]
+        indexes = [
+            models.Index(fields=["approval", "seq"], name="audit_approval_seq"),
+            # The sealer's queue: unsealed entries in insertion order.
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="audit_unsealed"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"

@@ -14,6 +14,7 @@ from celery import shared_task
 from approvals.api.idempotency import purge_expired
 from approvals.callbacks.delivery import deliver_due, deliver_one
 from approvals.notifications.email import notify, send_batch, send_digests, send_due_batches
+from approvals.services.audit import audit_seal
 from approvals.sla.sweep import sweep_due
 from approvals.slack import delivery as slack_delivery
 from approvals.workload.distribution import distribute
@@ -30,6 +31,12 @@ def deliver_webhooks() -> int:
 def deliver_event(event_id: str) -> bool:
     """The on-commit kick for one event, so a decision reaches the caller in a second or two."""
     return deliver_one(event_id)
+
+
+@shared_task(name="approvals.tasks.seal_audit")
+def seal_audit() -> int:
+    """Chain the committed audit entries not yet sealed (kicked on commit; beat runs it too)."""
+    return audit_seal()
 
 
 @shared_task(name="approvals.tasks.notify_approval")

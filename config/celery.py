@@ -37,6 +37,12 @@ app.conf.beat_schedule = {
         "task": "approvals.tasks.sweep_slas",
         "schedule": _seconds("SWEEP_INTERVAL_SECONDS", 30.0),
     },
+    # The audit sealer's safety net: every commit kicks a seal; this catches what a broker
+    # outage or a killed sealer left (docs/architecture.md "The audit chain: sealed after commit").
+    "seal-audit": {
+        "task": "approvals.tasks.seal_audit",
+        "schedule": _seconds("SEAL_INTERVAL_SECONDS", 5.0),
+    },
     # Round-robin / least-loaded assignment of waiting work, and re-routing away members' work.
     "distribute-work": {
         "task": "approvals.tasks.distribute_work",

@@ -252,6 +252,10 @@ FATIGUE_WINDOW = envint("FATIGUE_WINDOW", 20)
 FATIGUE_MAX_SECONDS = envint("FATIGUE_MAX_SECONDS", 5)
 FATIGUE_MIN_RATIO = 0.9
 FATIGUE_LOOKBACK_HOURS = envint("FATIGUE_LOOKBACK_HOURS", 24)
+# Seal audit entries inside the service's transaction instead of after commit. Default: yes on
+# SQLite (writers queue anyway) and under the test suite, so tests read a sealed chain right
+# after a service; no on PostgreSQL (docs/architecture.md "The audit chain: sealed after commit").
+AUDIT_SEAL_INLINE = envbool("AUDIT_SEAL_INLINE", not IS_POSTGRES or TESTING)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # the API enforces its own 256 KiB limit with a 413
 
 # --- Security ---------------------------------------------------------------------------------

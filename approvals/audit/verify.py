@@ -1,7 +1,9 @@
 """Check the audit trail end to end: the hash chain, the decisions it vouches for, and the head.
 
-`verify_audit` (the command) and the tests call `audit_verify()`. It reads the chain in `seq`
-order in keyset pages, so memory stays flat however long the trail is.
+`verify_audit` (the command) and the tests call `audit_verify()`. It reads the sealed chain in
+`seq` order in keyset pages, so memory stays flat however long the trail is, and counts the
+entries still waiting for the sealer (docs/architecture.md "The audit chain: sealed after
+commit").
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from approvals.audit.chain import GENESIS_HASH, compute_entry_hash, decision_fingerprint
-from approvals.models import AuditChainHead, AuditEntry, Decision
+from approvals.audit.sealing import sealed_head, unsealed_count
+from approvals.models import AuditEntry, Decision
 
 PAGE_SIZE = 2000
 
@@ -39,6 +42,7 @@ class VerifyResult:
     decisions: int
     last_hash: str
     broken: Broken | None
+    unsealed: int = 0  # committed entries the sealer has not chained yet (not checked)
 
     @property
     def ok(self) -> bool:
@@ -100,12 +104,13 @@ def _entry_problem(entry: AuditEntry, *, expected_seq: int, expected_prev: str) 
 def audit_verify(*, page_size: int = PAGE_SIZE) -> VerifyResult:
     """Re-compute the chain and compare each decided entry with its live Decision row.
 
-    Steps: walk entries by seq (keyset pages, the decision joined in); each must follow the
+    Steps: walk sealed entries by seq (keyset pages, the decision joined in); each must follow the
     previous one (seq + 1, prev_hash = the previous entry_hash), hash to its entry_hash, and —
     for a decision — match the live row's fingerprint and entry_hash. Then the head must point
     at the last entry (a cut-off tail shows), and no decision may be missing from the chain.
-    Returns at the first broken entry.
+    Returns at the first broken entry. Unsealed entries are only counted.
     """
+    waiting = unsealed_count()
     prev, entries, decisions, after = GENESIS_HASH, 0, 0, 0
     while True:
         page = list(
@@ -116,22 +121,23 @@ def audit_verify(*, page_size: int = PAGE_SIZE) -> VerifyResult:
         for entry in page:
             problem = _entry_problem(entry, expected_seq=entries + 1, expected_prev=prev)
             if problem:
-                return VerifyResult(entries, decisions, prev, _entry_broken(entry, problem))
+                broken = _entry_broken(entry, problem)
+                return VerifyResult(entries, decisions, prev, broken, waiting)
             entries += 1
             decisions += entry.decision_id is not None
             prev = entry.entry_hash
         if len(page) < page_size:
             break
-        after = page[-1].seq
+        after = page[-1].seq or 0  # never None: the page holds sealed entries only
 
-    head = AuditChainHead.objects.filter(id=1).first()
-    head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS_HASH)
+    head_seq, head_hash = sealed_head()
     if head_seq != entries or head_hash != prev:
         reason = (
             f"the chain head is at #{head_seq} but the last entry is #{entries}: "
             "entries are missing at the end or were added outside the chain"
         )
-        return VerifyResult(entries, decisions, prev, Broken(head_seq, "", None, None, reason))
+        broken = Broken(head_seq, "", None, None, reason)
+        return VerifyResult(entries, decisions, prev, broken, waiting)
     orphan = (
         Decision.objects.filter(audit_entry__isnull=True)
         .order_by("decided_at", "id")
@@ -142,5 +148,5 @@ def audit_verify(*, page_size: int = PAGE_SIZE) -> VerifyResult:
         broken = Broken(
             None, "decided", str(orphan[1]), orphan[0], "this decision is not on the audit chain"
         )
-        return VerifyResult(entries, decisions, prev, broken)
-    return VerifyResult(entries, decisions, prev, None)
+        return VerifyResult(entries, decisions, prev, broken, waiting)
+    return VerifyResult(entries, decisions, prev, None, waiting)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from approvals.audit.csv_export import ExportParamError, csv_lines, parse_export_params
+from approvals.audit.sealing import seal_pending
 
 EXPORT_PERMISSION = "approvals.export_audit"
 
@@ -43,6 +44,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         )
     except ExportParamError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    seal_pending()  # every decision's entry_hash is filled before its row is read
     filename = f"checkpoint-audit-{timezone.now():%Y%m%d-%H%M%S}.csv"
     response = StreamingHttpResponse(
         (line.encode("utf-8") for line in csv_lines(export)),

@@ -288,7 +288,7 @@ def approval_options(approval: ApprovalRequest) -> list[DecisionOption]:
 def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
     """Every audit entry of the request, oldest first, with its decision joined."""
     return list(
-        AuditEntry.objects.filter(approval=approval).select_related("decision").order_by("seq")
+        AuditEntry.objects.filter(approval=approval).select_related("decision").order_by("id")
     )
 
 

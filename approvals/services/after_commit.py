@@ -9,7 +9,9 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 
-TaskName = Literal["deliver_event", "distribute_work", "notify_approval", "slack_sync"]
+TaskName = Literal[
+    "deliver_event", "distribute_work", "notify_approval", "seal_audit", "slack_sync"
+]
 
 
 def enqueue_after_commit(task_name: TaskName, *args: Any) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Exists, IntegerField, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from approvals import routing
@@ -35,9 +36,9 @@ from approvals.models import (
     Route,
 )
 from approvals.services.after_commit import enqueue_after_commit
-from approvals.services.audit import audit_append
+from approvals.services.audit import AuditDraft, audit_append, audit_record
 from approvals.services.outbox import outbox_enqueue
-from approvals.services.policies import policy_route_specs
+from approvals.services.policies import policy_specs
 from approvals.sla.clock import add_working_minutes, reminder_times
 from approvals.slack.hooks import slack_after_commit
 from approvals.workload.assignment import choose_assignment
@@ -140,13 +141,15 @@ def next_sla_check(approval: ApprovalRequest, *, after: datetime) -> datetime | 
     return min(candidates) if candidates else None
 
 
-def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> None:
+def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> AuditDraft | None:
+    """Pick the current stage's group and member and set the SLA, on the unsaved row; returns
+    the `assigned` entry for the caller's audit batch (None when the stage has no group)."""
     stage = approval.current_stage
     group = ReviewerGroup.objects.filter(pk=stage["group_id"]).first() if stage else None
     if group is None:
         approval.assigned_group = None
         approval.assignee = None
-        return
+        return None
     # Only a later stage can have voters to leave out; a new request has none (saves a query).
     voted = (
         set()
@@ -157,10 +160,13 @@ def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> 
             )
         )
     )
-    choice = choose_assignment(group, exclude_user_ids=voted)
-    _set_assignee(approval, group=choice.group, assignee=choice.assignee, at=start)
+    choice = choose_assignment(group, exclude_user_ids=voted, at=start)
+    approval.assigned_group = choice.group
+    approval.assignee = choice.assignee
+    approval.assigned_at = start
     _schedule_sla(approval, start=start)
-    audit_append(
+    _notify_after_commit(approval, kind="assigned")
+    return AuditDraft(
         action="assigned",
         actor=actor,
         approval=approval,
@@ -171,12 +177,12 @@ def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> 
             "strategy": choice.group.strategy,
         },
     )
-    _notify_after_commit(approval, kind="assigned")
 
 
 def _set_assignee(
     approval: ApprovalRequest, *, group: ReviewerGroup, assignee: Any, at: datetime
 ) -> None:
+    """A hand-picked assignee (assign, claim): the member's round-robin stamp moves too."""
     approval.assigned_group = group
     approval.assignee = assignee
     approval.assigned_at = at
@@ -189,21 +195,30 @@ def _notify_after_commit(approval: ApprovalRequest, *, kind: str) -> None:
     slack_after_commit(approval, kind)
 
 
-def _finish(
-    approval: ApprovalRequest, *, status: str, decision: Decision | None, actor: str
-) -> None:
-    """Move to a final status and write the event that tells the caller."""
-    _move(approval, status)
-    now = timezone.now()
-    approval.decided_at = now
-    approval.next_sla_check_at = None
-    approval.save()
-    audit_append(
-        action=status,
+def _final_entry(approval: ApprovalRequest, *, actor: str) -> AuditDraft:
+    return AuditDraft(
+        action=approval.status,
         actor=actor,
         approval=approval,
-        data={"status": status, "stage": approval.stage},
+        data={"status": approval.status, "stage": approval.stage},
     )
+
+
+def _finish(
+    approval: ApprovalRequest,
+    *,
+    status: str,
+    decision: Decision | None,
+    actor: str,
+    audit: list[AuditDraft] | None = None,
+) -> None:
+    """Move to a final status, save, record the change's audit batch (`audit`, then the final
+    status) in one insert, and write the event that tells the caller."""
+    _move(approval, status)
+    approval.decided_at = timezone.now()
+    approval.next_sla_check_at = None
+    approval.save()
+    audit_record([*(audit or []), _final_entry(approval, actor=actor)])
     outbox_enqueue(approval=approval, event_type=FINAL_EVENT[status], decision=decision)
     slack_after_commit(approval, "final")
 
@@ -221,7 +236,9 @@ def _record_decision(
     payload_changes: dict[str, Any] | None = None,
     rule: str = "",
     is_final: bool,
-) -> Decision:
+) -> tuple[Decision, AuditDraft]:
+    """Insert the Decision (complete: `is_final` is known before the row is written) and return
+    it with its `decided` entry for the caller's audit batch."""
     decision = Decision.objects.create(
         approval=approval,
         stage=approval.stage,
@@ -239,13 +256,9 @@ def _record_decision(
         rule=rule,
         is_final=is_final,
     )
-    audit_append(
-        action="decided",
-        actor=decided_by_name,
-        approval=approval,
-        decision=decision,
+    return decision, AuditDraft(
+        action="decided", actor=decided_by_name, approval=approval, decision=decision
     )
-    return decision
 
 
 # --- intake ---------------------------------------------------------------------------------------
@@ -270,7 +283,12 @@ def _duplicate(existing: Any, external_id: str) -> DuplicateOpenRequest:
     )
 
 
-@transaction.atomic
+def _is_duplicate_open(exc: IntegrityError) -> bool:
+    # PostgreSQL names the constraint; SQLite names its columns.
+    text = str(exc)
+    return "request_one_open_per_external_id" in text or "external_id" in text
+
+
 def approval_submit(
     *,
     policy: Policy,
@@ -286,20 +304,44 @@ def approval_submit(
 ) -> ApprovalRequest:
     """Create a request, route it by the policy's rules, and decide or assign it.
 
-    Steps: refuse a second open request for the same external id; route (pure); create the
-    row; an auto route writes the policy's decision and its callback event at once; a human
-    route starts stage 1, picks the group and assignee and sets the SLA.
+    Steps: route (pure, on the policy version's cached specs); build the row completely — an
+    auto route final with its decision, a human route at stage 1 with its group, assignee and
+    SLA — and insert it once; record the whole intake's audit entries in one insert. A second
+    open request for the same external id is refused by the unique constraint
+    `request_one_open_per_external_id` (the transaction rolls back, then the open one is named).
     Raises DuplicateOpenRequest (409) or IllegalTransition for a bad resubmission.
     """
+    arguments = locals()  # exactly the keyword arguments above
+    try:
+        return _submit(**arguments)
+    except IntegrityError as exc:
+        if not (external_id and _is_duplicate_open(exc)):
+            raise
+    # Another submit with the same external id holds the unique constraint (decided in the
+    # meantime, the winner is no longer open: the 409 then names None).
+    raise _open_duplicate(policy, external_id) or _duplicate(None, external_id)
+
+
+@transaction.atomic
+def _submit(
+    *,
+    policy: Policy,
+    title: str,
+    payload: dict[str, Any],
+    summary: str,
+    external_id: str,
+    callback_url: str,
+    requested_by: str,
+    due_at: datetime | None,
+    previous: ApprovalRequest | None,
+    actor: str,
+) -> ApprovalRequest:
     if previous is not None and previous.status != Status.CHANGES_REQUESTED:
         raise IllegalTransition(
             "Only a request whose changes were requested can be resubmitted.", field="previous_id"
         )
-    if external_id and (duplicate := _open_duplicate(policy, external_id)):
-        raise duplicate
-
-    rules, stages = policy_route_specs(policy)
-    result = routing.route(rules, stages, payload)
+    specs = policy_specs(policy)
+    result = routing.route(specs.rules, specs.stages, payload)
     now = timezone.now()
     approval = ApprovalRequest(
         policy=policy,
@@ -330,34 +372,35 @@ def approval_submit(
         previous=previous,
         created_at=now,
     )
-    try:
-        with transaction.atomic():
-            approval.save(force_insert=True)
-    except IntegrityError:
-        # A concurrent submit with the same external id won the unique constraint.
-        # (Decided in the meantime, the winner is no longer open: the 409 then names None.)
-        raise _open_duplicate(policy, external_id) or _duplicate(None, external_id) from None
-
-    audit_append(
-        action="created",
-        actor=actor,
-        approval=approval,
-        data={
-            "policy": policy.slug,
-            "policy_version": policy.version,
-            "external_id": external_id,
-            "previous": str(previous.pk) if previous else None,
-        },
-    )
-    audit_append(
-        action="routed",
-        actor="policy",
-        approval=approval,
-        data={"route": approval.route, "rule": result.rule, "reason": result.reason},
-    )
+    audit = [
+        AuditDraft(
+            action="created",
+            actor=actor,
+            approval=approval,
+            data={
+                "policy": policy.slug,
+                "policy_version": policy.version,
+                "external_id": external_id,
+                "previous": str(previous.pk) if previous else None,
+            },
+        ),
+        AuditDraft(
+            action="routed",
+            actor="policy",
+            approval=approval,
+            data={"route": approval.route, "rule": result.rule, "reason": result.reason},
+        ),
+    ]
     if result.is_auto:
+        # Inserted already final, the unique constraint (pending rows only) cannot see it.
+        if external_id and (duplicate := _open_duplicate(policy, external_id)):
+            raise duplicate
         outcome = Outcome.APPROVE if result.action == "approve" else Outcome.REJECT
-        decision = _record_decision(
+        status = OUTCOME_STATUS[outcome]
+        _move(approval, status)
+        approval.decided_at = now
+        approval.save(force_insert=True)
+        decision, decided = _record_decision(
             approval,
             outcome=outcome,
             channel=Decision.Channel.AUTO,
@@ -366,11 +409,13 @@ def approval_submit(
             rule=result.rule,
             is_final=True,
         )
-        _finish(approval, status=OUTCOME_STATUS[outcome], decision=decision, actor="policy")
+        audit_record([*audit, decided, _final_entry(approval, actor="policy")])
+        outbox_enqueue(approval=approval, event_type=FINAL_EVENT[status], decision=decision)
         return approval
 
-    _assign_stage(approval, actor="policy", start=now)
-    approval.save()
+    assigned = _assign_stage(approval, actor="policy", start=now)
+    approval.save(force_insert=True)
+    audit_record([*audit, assigned] if assigned else audit)
     return approval
 
 
@@ -412,26 +457,51 @@ def _payload_changes(
     return changes
 
 
-def _stage_quorum_met(approval: ApprovalRequest, stage: dict[str, Any]) -> bool:
-    approvals_here = approval.decisions.filter(
-        stage=approval.stage, outcome=Outcome.APPROVE
-    ).count()
+def _standing(
+    approval: ApprovalRequest, reviewer: Any, stage: dict[str, Any]
+) -> dict[str, Any] | None:
+    """In one query: None unless the reviewer is an active member of the current group; else
+    whether they voted on this request, and — for quorums that count — the approvals this stage
+    has so far and (quorum "all") how many it needs."""
+    if not reviewer.is_active or approval.assigned_group_id is None:
+        return None
+    votes = Decision.objects.filter(approval_id=approval.pk)
+    wanted: dict[str, Any] = {"voted": Exists(votes.filter(decided_by_id=reviewer.pk))}
     quorum = stage.get("quorum", "one")
+    if quorum in ("all", "count"):
+        here = votes.filter(stage=approval.stage, outcome=Outcome.APPROVE)
+        wanted["approvals_here"] = _count_of(here, "approval_id")
     if quorum == "all":
-        needed = (
-            Membership.objects.filter(group_id=stage["group_id"], user__is_active=True)
-            .exclude(
+        members = Membership.objects.filter(group_id=stage["group_id"], user__is_active=True)
+        if approval.requested_by:
+            members = members.exclude(
                 Q(user__username__iexact=approval.requested_by)
                 | Q(user__email__iexact=approval.requested_by)
             )
-            .count()
-            if approval.requested_by
-            else Membership.objects.filter(group_id=stage["group_id"], user__is_active=True).count()
-        )
-        return approvals_here >= max(needed, 1)
+        wanted["needed"] = _count_of(members, "group_id")
+    return (
+        Membership.objects.filter(group_id=approval.assigned_group_id, user_id=reviewer.pk)
+        .annotate(**wanted)
+        .values(*wanted)
+        .first()
+    )
+
+
+def _count_of(queryset: Any, constant_column: str) -> Coalesce:
+    """COUNT(*) of `queryset` as a scalar subquery (grouped by a column that is constant in it)."""
+    counted = queryset.order_by().values(constant_column).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _quorum_met(stage: dict[str, Any], standing: dict[str, Any]) -> bool:
+    """Whether one more approval completes the stage."""
+    quorum = stage.get("quorum", "one")
+    approvals_here = standing.get("approvals_here", 0) + 1
+    if quorum == "all":
+        return approvals_here >= max(standing["needed"], 1)
     if quorum == "count":
         return approvals_here >= max(int(stage.get("quorum_count") or 1), 1)
-    return approvals_here >= 1
+    return True
 
 
 @transaction.atomic
@@ -449,19 +519,22 @@ def approval_decide(
 
     Steps: lock the row; refuse if already final ("already decided by …"), if the reviewer is
     not in the current group, voted already, or is the requester approving their own request;
-    validate the option's needs (comment, value, editable fields); record the Decision. A
-    reject or request-changes ends the request at once; an approval that meets the stage's
-    quorum moves to the next stage, or approves the request after the last stage.
+    validate the option's needs (comment, value, editable fields); record the Decision — final
+    or not, known before it is inserted. A reject or request-changes ends the request at once;
+    an approval that meets the stage's quorum moves to the next stage, or approves the request
+    after the last stage. The whole vote's audit entries go in one insert.
     """
     approval = _lock_pending(approval)
-    if not _may_decide(approval, reviewer):
+    stage = approval.current_stage or {"quorum": "one"}
+    standing = _standing(approval, reviewer, stage)
+    if standing is None:
         raise NotAllowed("You are not a reviewer of this request's current stage.")
-    chosen = DecisionOption.objects.filter(policy_id=approval.policy_id, key=option).first()
+    chosen = policy_specs(approval.policy).options.get(option)
     if chosen is None:
         raise InvalidDecision(f"'{option}' is not an option of this policy.", field="option")
     if chosen.outcome == Outcome.APPROVE and is_requester(approval, reviewer):
         raise NotAllowed("You requested this; someone else has to approve it.")
-    if approval.decisions.filter(decided_by_id=reviewer.pk).exists():
+    if standing["voted"]:
         raise AlreadyVoted("You have already voted on this request.")
     comment = (comment or "").strip()
     value = (value or "").strip()
@@ -473,9 +546,10 @@ def approval_decide(
     if changes:
         approval.payload = {**approval.payload, **{k: v["to"] for k, v in changes.items()}}
 
-    stage = approval.current_stage or {"quorum": "one"}
     ends_now = chosen.outcome != Outcome.APPROVE
-    decision = _record_decision(
+    stage_done = not ends_now and _quorum_met(stage, standing)
+    last_stage = approval.stage >= len(approval.stage_plan)
+    decision, decided = _record_decision(
         approval,
         outcome=chosen.outcome,
         channel=channel,
@@ -485,34 +559,33 @@ def approval_decide(
         value=value,
         comment=comment,
         payload_changes=changes,
-        is_final=ends_now,
+        is_final=ends_now or (stage_done and last_stage),
     )
-    if ends_now:
+    if decision.is_final:
+        status = OUTCOME_STATUS[chosen.outcome]
         _finish(
             approval,
-            status=OUTCOME_STATUS[chosen.outcome],
+            status=status,
             decision=decision,
             actor=decision.decided_by_name,
+            audit=[decided],
         )
         return decision
-    if not _stage_quorum_met(approval, stage):
+    if not stage_done:
         approval.save()
+        audit_record([decided])
         return decision
-    if approval.stage < len(approval.stage_plan):
-        approval.stage += 1
-        approval.escalated = False
-        audit_append(
-            action="stage_advanced",
-            actor=decision.decided_by_name,
-            approval=approval,
-            data={"stage": approval.stage},
-        )
-        _assign_stage(approval, actor="policy", start=timezone.now())
-        approval.save()
-        return decision
-    Decision.objects.filter(pk=decision.pk).update(is_final=True)
-    decision.is_final = True
-    _finish(approval, status=Status.APPROVED, decision=decision, actor=decision.decided_by_name)
+    approval.stage += 1
+    approval.escalated = False
+    advanced = AuditDraft(
+        action="stage_advanced",
+        actor=decision.decided_by_name,
+        approval=approval,
+        data={"stage": approval.stage},
+    )
+    assigned = _assign_stage(approval, actor="policy", start=timezone.now())
+    approval.save()
+    audit_record([decided, advanced, *([assigned] if assigned else [])])
     return decision
 
 
@@ -606,8 +679,9 @@ def approval_escalate(*, approval: ApprovalRequest, actor: str = "system") -> Ap
     source = approval.assigned_group
     target = source.escalation_group if source and source.escalation_group_id else source
     if target is not None:
-        choice = choose_assignment(target)
-        _set_assignee(approval, group=choice.group, assignee=choice.assignee, at=now)
+        choice = choose_assignment(target, at=now)  # stamps the member it picks
+        approval.assigned_group, approval.assignee = choice.group, choice.assignee
+        approval.assigned_at = now
     approval.escalated = True
     approval.escalated_at = now
     approval.escalation_count += 1
@@ -644,7 +718,7 @@ def approval_expire(*, approval: ApprovalRequest, actor: str = "system") -> Appr
     }
     outcome = expiry_outcomes.get(action)
     if outcome is None:
-        decision = _record_decision(
+        decision, decided = _record_decision(
             approval,
             outcome=Outcome.REJECT,
             channel=Decision.Channel.TIMEOUT,
@@ -652,9 +726,9 @@ def approval_expire(*, approval: ApprovalRequest, actor: str = "system") -> Appr
             comment="Expired without a decision.",
             is_final=True,
         )
-        _finish(approval, status=Status.EXPIRED, decision=decision, actor=actor)
+        _finish(approval, status=Status.EXPIRED, decision=decision, actor=actor, audit=[decided])
         return approval
-    decision = _record_decision(
+    decision, decided = _record_decision(
         approval,
         outcome=outcome,
         channel=Decision.Channel.TIMEOUT,
@@ -662,5 +736,7 @@ def approval_expire(*, approval: ApprovalRequest, actor: str = "system") -> Appr
         comment=f"Decided by the policy's expiry action ({action}).",
         is_final=True,
     )
-    _finish(approval, status=OUTCOME_STATUS[outcome], decision=decision, actor=actor)
+    _finish(
+        approval, status=OUTCOME_STATUS[outcome], decision=decision, actor=actor, audit=[decided]
+    )
     return approval

@@ -1,21 +1,83 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from approvals import routing
 from approvals.exceptions import ApprovalError
-from approvals.models import Policy, PolicyRule, new_signing_secret
+from approvals.models import (
+    DecisionOption,
+    Policy,
+    PolicyRule,
+    PolicyStage,
+    ReviewerGroup,
+    new_signing_secret,
+)
 
 SECRET_ROTATION_GRACE = timedelta(hours=24)
 
 
+@dataclass(frozen=True)
+class PolicySpecs:
+    """What intake and deciding read of a policy version: rules, stages, options by key."""
+
+    rules: list[routing.RuleSpec]
+    stages: list[routing.StageSpec]
+    options: dict[str, DecisionOption]
+
+
+# Specs per (policy id, version, created_at) in process memory: a change to rules, stages or
+# options makes a new version (policy_save_edits, policy_bump_version), so a cached version never
+# goes stale in another process; in this one the signals below also empty it on any edit.
+_SPECS: dict[tuple[int, int, datetime], PolicySpecs] = {}
+_SPECS_LOCK = threading.Lock()
+_SPECS_MAX = 512
+
+
+def policy_specs(policy: Policy) -> PolicySpecs:
+    """The policy version's specs, loaded once per process (three queries the first time)."""
+    key = (policy.pk, policy.version, policy.created_at)
+    found = _SPECS.get(key)
+    if found is None:
+        rules, stages = _load_route_specs(policy)
+        options = {o.key: o for o in DecisionOption.objects.filter(policy_id=policy.pk)}
+        found = PolicySpecs(rules=rules, stages=stages, options=options)
+        with _SPECS_LOCK:
+            if len(_SPECS) >= _SPECS_MAX:
+                _SPECS.clear()
+            _SPECS[key] = found
+    return found
+
+
+@receiver(post_save, sender=Policy)
+@receiver(post_delete, sender=Policy)
+@receiver(post_save, sender=PolicyRule)
+@receiver(post_delete, sender=PolicyRule)
+@receiver(post_save, sender=PolicyStage)
+@receiver(post_delete, sender=PolicyStage)
+@receiver(post_save, sender=DecisionOption)
+@receiver(post_delete, sender=DecisionOption)
+@receiver(post_save, sender=ReviewerGroup)  # a stage carries its group's slug
+def forget_policy_specs(**kwargs: Any) -> None:
+    with _SPECS_LOCK:
+        _SPECS.clear()
+
+
 def policy_route_specs(policy: Policy) -> tuple[list[routing.RuleSpec], list[routing.StageSpec]]:
-    """The policy's rules and stages as plain values for the pure router (two queries)."""
+    """The policy's rules and stages as plain values for the pure router (cached per version)."""
+    specs = policy_specs(policy)
+    return specs.rules, specs.stages
+
+
+def _load_route_specs(policy: Policy) -> tuple[list[routing.RuleSpec], list[routing.StageSpec]]:
     rules = [
         routing.RuleSpec(name=rule.name, condition=rule.condition, action=rule.action)
         for rule in policy.rules.all().order_by("position", "id")

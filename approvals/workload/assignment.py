@@ -1,7 +1,8 @@
 """Who gets a request: the group's strategy, members' caps, away flags and the overflow group.
 
 Used at intake (`approval_submit` / stage advance), at escalation and by `distribute_work`.
-Reads only; the services write the assignment.
+`choose_assignment` stamps the chosen member's `last_assigned_at` in the same statement that
+picks them (no group lock); the services write the request's assignment.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
@@ -94,6 +96,8 @@ def available_memberships(
 
 
 def _pick(group: ReviewerGroup, members: list[Membership]) -> Membership:
+    """The member `claim_member` would take, from an `available_memberships` list (pure)."""
+
     def never_first(m: Membership) -> tuple[bool, datetime]:
         # Members never assigned come first; then the one assigned longest ago.
         return (m.last_assigned_at is not None, m.last_assigned_at or _LONG_AGO)
@@ -103,24 +107,117 @@ def _pick(group: ReviewerGroup, members: list[Membership]) -> Membership:
     return min(members, key=lambda m: (m.open_count, *never_first(m), m.pk))  # type: ignore[attr-defined]
 
 
-def _lock_group(group: ReviewerGroup) -> None:
-    # Two assignments to one group at once would both see the same counts and could pass a cap
-    # or pick the same member; inside a transaction they queue on the group row instead.
-    if transaction.get_connection().in_atomic_block:
-        ReviewerGroup.objects.select_for_update().filter(pk=group.pk).first()
+# One statement picks the member and stamps them (docs/architecture.md "Assignment without a
+# group lock"). The filters are those of `available_memberships`; the order that of `_pick`.
+# On PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent intakes to one group
+# take different members instead of queueing on one lock; SQLite has one writer at a time.
+_CLAIM_SQL = """
+UPDATE approvals_membership SET last_assigned_at = {stamp}
+WHERE id = (
+    SELECT c.id FROM approvals_membership c
+    JOIN auth_user u ON u.id = c.user_id
+    LEFT JOIN approvals_reviewerprofile p ON p.user_id = c.user_id
+    WHERE c.group_id = %(group)s AND NOT c.away AND u.is_active
+      AND NOT (p.away_from IS NOT NULL AND p.away_from <= %(at)s
+               AND (p.away_until IS NULL OR p.away_until > %(at)s))
+      {fatigue} {exclude} {cap}
+    ORDER BY {load} (c.last_assigned_at IS NOT NULL), c.last_assigned_at, c.id
+    LIMIT 1 {lock}
+)
+RETURNING user_id, (SELECT username FROM auth_user WHERE auth_user.id = user_id)
+"""
+# "Below the cap": no pending request at position cap (bounded: reads at most `cap` rows).
+_CAP_PG = """AND (COALESCE(c.wip_cap, %(default_cap)s) = 0 OR NOT EXISTS (
+    SELECT 1 FROM approvals_approvalrequest r
+    WHERE r.assignee_id = c.user_id AND r.status = 'pending'
+    LIMIT 1 OFFSET COALESCE(c.wip_cap, %(default_cap)s) - 1))"""
+# SQLite cannot use an outer column in OFFSET: number each capped member's pending rows instead.
+_CAP_SQLITE = """AND (COALESCE(c.wip_cap, %(default_cap)s) = 0 OR c.user_id NOT IN (
+    SELECT held.assignee_id FROM (
+        SELECT r.assignee_id,
+               ROW_NUMBER() OVER (PARTITION BY r.assignee_id ORDER BY r.id) AS n
+        FROM approvals_approvalrequest r
+        WHERE r.status = 'pending' AND r.assignee_id IN (
+            SELECT g.user_id FROM approvals_membership g WHERE g.group_id = %(group)s)
+    ) held WHERE held.n >= COALESCE(c.wip_cap, %(default_cap)s)))"""
+_LOAD = """(SELECT COUNT(*) FROM approvals_approvalrequest r
+            WHERE r.assignee_id = c.user_id AND r.status = 'pending'),"""
 
 
-def choose_assignment(
-    group: ReviewerGroup, *, exclude_user_ids: set[int] | None = None
-) -> Assignment:
-    """Pick the group (following overflow) and the member who takes a new request.
+def claim_member(
+    group: ReviewerGroup,
+    *,
+    at: datetime,
+    exclude_user_ids: set[int] | None = None,
+    allow_fatigued: bool = False,
+) -> Any:
+    """Pick the member of `group` who gets a new request and stamp their `last_assigned_at`, in
+    one statement; returns the user (only id and username loaded) or None if nobody has room.
 
-    Steps: pull groups leave it unassigned for anyone to claim. Otherwise walk the group and
-    its overflow chain looking for a member with room who is not flagged for fatigue: round
-    robin takes the one assigned longest ago, least loaded the one with the fewest open
-    requests. Only when nobody else can, walk the chain again allowing fatigue-flagged members.
-    With nobody at all it waits unassigned in the last group's queue.
+    Skips members flagged away in the group, out of office by their own dates, inactive, at or
+    over their cap (the member's, else the group's), excluded (the requester, earlier voters)
+    and, unless `allow_fatigued`, flagged for fatigue. Round robin takes the member assigned
+    longest ago (never assigned first); least loaded the one with the fewest pending requests.
     """
+    postgres = connection.vendor == "postgresql"
+    excluded = sorted(exclude_user_ids or ())
+    params: dict[str, Any] = {
+        "at": connection.ops.adapt_datetimefield_value(at),
+        "group": group.pk,
+        "default_cap": group.default_wip_cap,
+    }
+    params.update({f"x{i}": user_id for i, user_id in enumerate(excluded)})
+    sql = _CLAIM_SQL.format(
+        fatigue="" if allow_fatigued else "AND p.fatigue_flagged_at IS NULL",
+        exclude=(
+            "AND c.user_id NOT IN ({})".format(", ".join(f"%(x{i})s" for i in range(len(excluded))))
+            if excluded
+            else ""
+        ),
+        cap=_CAP_PG if postgres else _CAP_SQLITE,
+        load=_LOAD if group.strategy == ReviewerGroup.Strategy.LEAST_LOADED else "",
+        lock="FOR UPDATE OF c SKIP LOCKED" if postgres else "",
+        # The database's clock at the pick, so stamps follow the order of picks even when an
+        # intake that started earlier commits later (round robin orders by the stamp).
+        stamp="clock_timestamp()" if postgres else "%(at)s",
+    )
+    for _attempt in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is not None:
+            return _user(row[0], row[1])
+        if not postgres or not _wait_for_a_busy_member(group, at=at, exclude=excluded):
+            return None
+    return None
+
+
+def _wait_for_a_busy_member(group: ReviewerGroup, *, at: datetime, exclude: list[int]) -> bool:
+    """Nobody unlocked had room: if some eligible member is locked by an intake in flight, wait
+    for that intake to finish (and keep the member locked) so the next try sees its result.
+    Returns False when no member could take work anyway (then overflow follows)."""
+    members = (
+        Membership.objects.select_for_update(of=("self",))
+        .filter(group=group, away=False, user__is_active=True)
+        .exclude(user_id__in=out_of_office_user_ids(at))
+        .exclude(user_id__in=exclude)
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
+        .values_list("pk", flat=True)[:1]
+    )
+    return bool(list(members))
+
+
+def _user(user_id: int, username: str) -> Any:
+    # A user row with only the two columns the services need; any other field loads on access.
+    user_model = get_user_model()
+    return user_model.from_db(
+        connection.alias, ["id", user_model.USERNAME_FIELD], [user_id, username]
+    )
+
+
+def overflow_chain(group: ReviewerGroup) -> tuple[list[ReviewerGroup], ReviewerGroup | None]:
+    """The groups that hand out work, in overflow order from `group`, and a pull group that ends
+    the chain (if any). Loads one group per hop."""
     chain: list[ReviewerGroup] = []
     pull_tail: ReviewerGroup | None = None
     current: ReviewerGroup | None = group
@@ -130,16 +227,37 @@ def choose_assignment(
             break
         chain.append(current)
         current = current.overflow_group if current.overflow_group_id else None
-    if not chain:
+    return chain, pull_tail
+
+
+def choose_assignment(
+    group: ReviewerGroup, *, exclude_user_ids: set[int] | None = None, at: datetime | None = None
+) -> Assignment:
+    """Pick the group (following overflow) and the member who takes a new request, and stamp
+    that member as assigned at `at`.
+
+    Steps: pull groups leave it unassigned for anyone to claim. Otherwise ask the group for a
+    member with room who is not flagged for fatigue (one statement, `claim_member`); only when
+    it returns nobody, walk the overflow chain, then walk it again allowing fatigue-flagged
+    members. With nobody at all it waits unassigned in the last group's queue.
+    """
+    at = at or timezone.now()
+    if group.strategy == ReviewerGroup.Strategy.PULL:
         return Assignment(group=group, assignee=None)
+    # The common case first: the group itself has someone (no overflow groups loaded).
+    user = claim_member(group, at=at, exclude_user_ids=exclude_user_ids)
+    if user is not None:
+        return Assignment(group=group, assignee=user)
+    chain, pull_tail = overflow_chain(group)
     for allow_fatigued in (False, True):
         for candidate in chain:
-            _lock_group(candidate)
-            members = available_memberships(
-                candidate, exclude_user_ids=exclude_user_ids, allow_fatigued=allow_fatigued
+            if candidate == group and not allow_fatigued:
+                continue  # asked above
+            user = claim_member(
+                candidate, at=at, exclude_user_ids=exclude_user_ids, allow_fatigued=allow_fatigued
             )
-            if members:
-                return Assignment(group=candidate, assignee=_pick(candidate, members).user)
+            if user is not None:
+                return Assignment(group=candidate, assignee=user)
     # Nobody has room: it waits in the queue of the last group of the chain (a pull group at
     # the end of the chain takes it, as its members claim work themselves).
     return Assignment(group=pull_tail or chain[-1], assignee=None)

@@ -42,7 +42,7 @@ def recent_decisions(user: Any, *, window: int, since: Any = None) -> list[Decis
             action__in=RECEIVED_ACTIONS,
             at__lte=OuterRef("decided_at"),
         )
-        .order_by("-seq")
+        .order_by("-at", "-id")  # not seq: the newest entries may not be sealed yet
         .values("at")[:1]
     )
     decisions = Decision.objects.filter(decided_by=user, channel__in=HUMAN_CHANNELS)

@@ -398,8 +398,10 @@ def test_the_intake_query_count_does_not_grow_with_the_policy(
         StageFactory.create(policy=big, position=2 + n, group=finance if n % 2 else support)
         DecisionOption.objects.create(policy=big, key=f"o{n}", label=f"O{n}", outcome="approve")
     payload = {"amount": amount}
-    # Warm up: the first call of a token stamps its last_used_at (once a minute).
+    # Warm up: the first call of a token stamps its last_used_at (once a minute), and the first
+    # intake of a policy version loads its rules, stages and options into the process cache.
     post({"policy": "small", "title": "warm-up", "payload": payload})
+    post({"policy": "big", "title": "warm-up", "payload": payload})
 
     small_count = _count_queries(post, {"policy": "small", "title": "t", "payload": payload})
     big_count = _count_queries(post, {"policy": "big", "title": "t", "payload": payload})

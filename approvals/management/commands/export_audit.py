@@ -13,6 +13,7 @@ from approvals.audit.csv_export import (
     export_queryset,
     parse_export_params,
 )
+from approvals.audit.sealing import seal_pending
 from approvals.management.base import OneLineErrorsCommand
 
 BAR_WIDTH = 30
@@ -79,6 +80,7 @@ class Command(OneLineErrorsCommand):
 
     def _write(self, export: ExportFilter, stream: Any) -> int:
         """Stream the CSV into `stream`; returns the number of decision rows."""
+        seal_pending()  # every decision's entry_hash is filled before its row is read
         progress = None
         if self.stderr.isatty():
             progress = Progress(self.stderr, export_queryset(export).count())

@@ -11,7 +11,8 @@ from approvals.management.base import OneLineErrorsCommand
 class Command(OneLineErrorsCommand):
     help = (
         "Re-compute the audit hash chain and compare it with the live decisions. "
-        "Exit 0 with a summary line if intact; exit 1 naming the first broken entry."
+        "Exit 0 with a summary line if intact (and how many entries wait to be sealed); "
+        "exit 1 naming the first broken entry."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -21,4 +22,5 @@ class Command(OneLineErrorsCommand):
         self.stdout.write(
             f"Audit chain intact: {result.entries} entries, {result.decisions} decisions, "
             f"last hash {result.last_hash[:16]}…"
+            + (f"; {result.unsealed} newer entries wait to be sealed" if result.unsealed else "")
         )
