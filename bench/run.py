@@ -5,8 +5,8 @@
     make bench  /  make bench FULL=1
 
 Needs PostgreSQL (BENCH_DATABASE_URL, else DATABASE_URL's server, else
-postgres://postgres@127.0.0.1:5432; the database is always `checkpoint_bench`, created and
-dropped here) and, for the delivery lag, Redis (BENCH_REDIS_URL, default
+postgres://postgres@127.0.0.1:5432; the database is `BENCH_DB_NAME`, else DATABASE_URL's
+name + `_bench`, else `checkpoint_bench`, created and dropped here) and, for the delivery lag, Redis (BENCH_REDIS_URL, default
 redis://127.0.0.1:6379/9; its db is flushed).
 
 Steps:
@@ -33,6 +33,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import secrets
 import shlex
 import signal
@@ -69,7 +70,7 @@ from bench.report import (  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 VENV_BIN = Path(sys.executable).parent
-DB_NAME = "checkpoint_bench"
+DEFAULT_DB_NAME = "checkpoint_bench"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
 
@@ -157,15 +158,37 @@ def log(message: str) -> None:
 # --- environment ----------------------------------------------------------------------------------
 
 
-def database_urls() -> tuple[str, str]:
-    """(maintenance URL, benchmark URL) on the chosen server; the bench database is ours alone."""
-    source = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_PG
-    parts = urlsplit(source)
+def bench_db_name(source_url: str | None) -> str:
+    """`BENCH_DB_NAME`, else `<DATABASE_URL's name>_bench`, else checkpoint_bench.
+
+    Derived from the developer's own database, so two checkouts benchmarking on one server
+    never create, use or drop each other's database.
+    """
+    explicit = os.environ.get("BENCH_DB_NAME", "").strip()
+    name = explicit
+    if not name and source_url:
+        parts = urlsplit(source_url)
+        base = parts.path.lstrip("/")
+        if parts.scheme.startswith("postgres") and base and base != "postgres":
+            name = base if "bench" in base else f"{base}_bench"
+    name = name or DEFAULT_DB_NAME
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or "bench" not in name:
+        raise SystemExit(
+            f"bench database name {name!r}: use lower-case letters, digits and _, with 'bench' in it"
+        )
+    return name
+
+
+def database_urls() -> tuple[str, str, str]:
+    """(maintenance URL, benchmark URL, its name) on the chosen server; the database is ours alone."""
+    source = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    parts = urlsplit(source or DEFAULT_PG)
     if not parts.scheme.startswith("postgres"):
-        parts = urlsplit(DEFAULT_PG)
+        parts, source = urlsplit(DEFAULT_PG), None
+    name = bench_db_name(source)
     maintenance = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{DB_NAME}", "", ""))
-    return maintenance, bench
+    bench = urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    return maintenance, bench, name
 
 
 def free_port() -> int:
@@ -518,19 +541,19 @@ def decide_plan(base: dict[str, Any], targets: list[list[Any]]) -> dict[str, Any
 # --- the run --------------------------------------------------------------------------------------
 
 
-def create_database(maintenance_url: str) -> None:
+def create_database(maintenance_url: str, name: str) -> None:
     import psycopg
 
     with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
 
 
-def drop_database(maintenance_url: str) -> None:
+def drop_database(maintenance_url: str, name: str) -> None:
     import psycopg
 
     with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 class Run:
@@ -853,13 +876,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also profile each hot path with pyinstrument (bench/out/profile-*.txt), untimed",
     )
-    parser.add_argument("--keep-db", action="store_true", help="leave checkpoint_bench behind")
+    parser.add_argument("--keep-db", action="store_true", help="leave the bench database behind")
     options = parser.parse_args(argv)
     sizes = FULL if options.full else TINY if options.tiny else QUICK
     started = time.monotonic()
     OUT.mkdir(parents=True, exist_ok=True)
 
-    maintenance_url, db_url = database_urls()
+    maintenance_url, db_url, db_name = database_urls()
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     broker_url: str | None = redis_url if redis_ok(redis_url) else None
     port = free_port()
@@ -873,7 +896,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{sizes.mode} mode on {machine}; load average {load_average:.2f}")
 
     run = Run(sizes)
-    create_database(maintenance_url)
+    create_database(maintenance_url, db_name)
     try:
         manage(env, "migrate", "--noinput")
         manage(env, "collectstatic", "--noinput")
@@ -891,7 +914,7 @@ def main(argv: list[str] | None = None) -> int:
         export_figures(run, env, profile=options.profile)
     finally:
         if not options.keep_db:
-            drop_database(maintenance_url)
+            drop_database(maintenance_url, db_name)
         if broker_url:
             redis_flush(broker_url)
 
