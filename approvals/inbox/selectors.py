@@ -255,8 +255,8 @@ def _decided_page(
         queryset = queryset.filter(
             Q(my_decided_at__lt=after.at) | Q(my_decided_at=after.at, id__lt=after.pk)
         )
-    queryset = _with_joins(queryset).order_by("-my_decided_at", "-id")
-    rows = list((queryset.only(*columns) if columns else queryset)[: limit + 1])
+    ordered: QuerySet = _with_joins(queryset).order_by("-my_decided_at", "-id")
+    rows: list[Any] = list((ordered.only(*columns) if columns else ordered)[: limit + 1])
     page, more = rows[:limit], len(rows) > limit
     next_cursor = Cursor(at=page[-1].my_decided_at, pk=page[-1].pk).encode() if more else None
     return InboxPage(items=page, next_cursor=next_cursor)
