@@ -93,7 +93,9 @@ def test_copy_writes_the_same_bytes_as_the_python_path(hostile_history: list[Any
     python = python_bytes(export)
     assert python.count(b"\r\n") > len(hostile_history)  # rows, plus the CRLF inside cells
     assert copy_bytes(export) == python
-    assert b"'=HYPERLINK" in python and b"'\xef\xbc\x9dlead" in python  # full-width equals sign inert
+    assert (
+        b"'=HYPERLINK" in python and b"'\xef\xbc\x9dlead" in python
+    )  # full-width equals sign inert
     assert b",1.001," in python  # 1.0005 s rounds half up, on both paths
 
 
