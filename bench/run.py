@@ -338,6 +338,11 @@ def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[str]:
             "sync",
             "--log-level",
             "warning",
+            # Import the app once, before forking: four workers importing Django at once on a
+            # busy 2-core machine outlive gunicorn's 30 s boot timeout and are killed.
+            "--preload",
+            "--timeout",
+            "120",
         ],
         cwd=ROOT,
         env=env,
