@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("approvals", "0004_reviewerprofile_fatigue_cleared_at"),
+        ("approvals", "0005_inbound_sources"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
