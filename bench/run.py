@@ -1033,7 +1033,7 @@ def export_figures(run: Run, env: dict[str, str], *, profile: bool) -> None:
                 measured=fmt_rate(export["rows_per_second"], "rows/s"),
                 baseline=f"COPY {fmt_rate(copy['rows_per_second'], 'rows/s')}",
                 value=ratio(export["rows_per_second"], copy["rows_per_second"]),
-                target=Target(">=", 0.3),
+                target=Target(">=", 0.5),
                 note=f"{fmt_seconds(export['seconds'])} vs {fmt_seconds(copy['seconds'])}",
             )
         )
