@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("approvals", "0005_inbound_sources"),
+        ("approvals", "0006_slack"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
