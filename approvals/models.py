@@ -419,6 +419,13 @@ class ApprovalRequest(models.Model):
             models.Index(fields=["assignee", "status", "due_at"], name="req_assignee_due"),
             # Inbox group queue (unassigned work of my groups) and least-loaded counts.
             models.Index(fields=["assigned_group", "status", "due_at"], name="req_group_due"),
+            # The group queue itself, page and counter: only the unassigned open rows, in due
+            # order, so a group whose work is nearly all assigned is not read row by row.
+            models.Index(
+                fields=["assigned_group", "due_at", "id"],
+                condition=Q(status="pending") & Q(assignee__isnull=True),
+                name="req_queue_due",
+            ),
             # sweep_slas: pending rows whose next check is due.
             models.Index(
                 fields=["next_sla_check_at"],

@@ -34,6 +34,7 @@ from django.utils import timezone  # noqa: E402
 
 from approvals.models import ApprovalRequest, Membership, Policy, ReviewerGroup  # noqa: E402
 from bench import seed  # noqa: E402
+from bench.urls import create_durable_tables  # noqa: E402
 
 PLAYBOOK = "refund-approval"
 GROUP = "support-leads"
@@ -88,6 +89,7 @@ def base(args: dict[str, Any]) -> dict[str, Any]:
     from playbooks.installer import install_playbook
 
     install_playbook(PLAYBOOK)
+    create_durable_tables()  # the second floor, /bench/durable
     policy, group = _policy_and_group()
     User = get_user_model()
     users = []

@@ -1,11 +1,39 @@
-"""The production URLconf plus /bench/hello, the floor every HTTP figure is divided by."""
+"""The production URLconf plus the two floors every HTTP figure is divided by.
+
+- `/bench/hello`: a Django JSON view, no database — what the server and middleware cost.
+- `/bench/durable`: the minimal durable Django write — parse the JSON body, then one
+  transaction of three INSERTs (a request, an audit row, an outbox row) into tables of its own
+  (`DURABLE_TABLES`, created by the harness), committed before answering 201.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import json
+import uuid
+
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 HELLO_PATH = "/bench/hello"
+DURABLE_PATH = "/bench/durable"
+
+# Shaped like the real rows, small: what one durable intake has to write, at the least.
+DURABLE_TABLES = [
+    "CREATE TABLE IF NOT EXISTS bench_request (id uuid PRIMARY KEY, external_id text NOT NULL,"
+    " title text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE IF NOT EXISTS bench_audit (id bigserial PRIMARY KEY, request_id uuid NOT NULL,"
+    " action text NOT NULL, at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE IF NOT EXISTS bench_outbox (id uuid PRIMARY KEY, request_id uuid NOT NULL,"
+    " event text NOT NULL, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+]
+
+
+def create_durable_tables() -> None:
+    with connection.cursor() as cursor:
+        for statement in DURABLE_TABLES:
+            cursor.execute(statement)
 
 
 def hello(request: HttpRequest) -> JsonResponse:
@@ -13,7 +41,35 @@ def hello(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"hello": "world"})
 
 
+@csrf_exempt
+def durable(request: HttpRequest) -> HttpResponse:
+    """Parse the body, write three rows in one transaction, answer with the new id."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        body = json.loads(request.body)
+        external_id, title = str(body["external_id"]), str(body["title"])
+        payload = json.dumps(body.get("payload", {}))
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "bad body"}, status=400)
+    request_id = uuid.uuid4()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO bench_request (id, external_id, title, payload) VALUES (%s, %s, %s, %s)",
+            [request_id, external_id, title, payload],
+        )
+        cursor.execute(
+            "INSERT INTO bench_audit (request_id, action) VALUES (%s, 'created')", [request_id]
+        )
+        cursor.execute(
+            "INSERT INTO bench_outbox (id, request_id, event, body) VALUES (%s, %s, %s, %s)",
+            [uuid.uuid4(), request_id, "approval.created", payload],
+        )
+    return JsonResponse({"id": str(request_id)}, status=201)
+
+
 urlpatterns = [
     path(HELLO_PATH.lstrip("/"), hello),
+    path(DURABLE_PATH.lstrip("/"), durable),
     path("", include("config.urls")),
 ]

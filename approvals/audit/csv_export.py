@@ -1,9 +1,17 @@
 """The audit CSV of docs/api.md "The audit CSV": one row per Decision (auto ones included), header row first.
 
-Shared by `/exports/audit.csv` (approvals/audit/views.py) and `manage.py export_audit`. Rows come
-from keyset pages over Decision ordered by (decided_at, id) — the `decision_time` index — with
-the request, policy and group joined in one query per page, and only the columns the CSV needs
-(a request's payload can be 256 KiB; it is never loaded). Memory stays flat in the row count.
+Shared by `/exports/audit.csv` (approvals/audit/views.py) and `manage.py export_audit`, both
+through `csv_chunks`. Two paths write the same bytes (tests/audit/test_csv_copy.py compares them):
+
+- PostgreSQL: one `COPY (SELECT …) TO STDOUT WITH CSV` (`_copy_sql`); the cells are formatted
+  and neutralised in SQL, Python only turns PostgreSQL's LF row ends into CRLF. One snapshot,
+  no Python per cell, memory flat (psycopg hands over one row at a time).
+- Elsewhere (SQLite): keyset pages over Decision ordered by (decided_at, id) — the
+  `decision_time` index — with the request, policy and group joined in one query per page, each
+  cell built in Python (`decision_rows`) and written by `csv.writer` (`csv_lines`).
+
+Either way only the columns the CSV needs are read (a request's payload can be 256 KiB; it is
+never loaded). The neutralising rule is `FORMULA_TRIGGERS`, used by both paths.
 """
 
 from __future__ import annotations
@@ -14,11 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
 from approvals.formats import iso_z
-from approvals.models import Decision, Policy
+from approvals.models import ApprovalRequest, Decision, Policy, ReviewerGroup
 
 HEADER: list[str] = [
     "request_id",
@@ -44,9 +53,24 @@ HEADER: list[str] = [
 ]
 PAGE_SIZE = 2000
 
-# A spreadsheet treats a cell starting with one of these as a formula (or, for tab and CR, may
-# strip them and then see one): CSV injection. A leading single quote makes it plain text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with one of these as a formula (or, for whitespace and
+# line breaks, may strip them and then see one; some fold the full-width forms to ASCII): CSV
+# injection. A leading single quote makes the cell plain text. The one list both paths use:
+# `inert` in Python, `_inert_sql` in the COPY query; extend it here only.
+FORMULA_TRIGGERS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    " ",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
 
 _FIELDS = (
     "id",
@@ -148,9 +172,19 @@ def _group_of(row: Any) -> str:
     return row.approval__assigned_group__slug or ""
 
 
+def _seconds_between(start: datetime, end: datetime) -> str:
+    """Whole microseconds, rounded half up to the millisecond, never negative: "12.346".
+
+    Integer arithmetic, so the COPY path (`_copy_sql`) writes exactly the same text.
+    """
+    delta = end - start
+    micro = max((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds, 0)
+    millis = (micro + 500) // 1000
+    return f"{millis // 1000}.{millis % 1000:03d}"
+
+
 def _cells(row: Any) -> list[str]:
     due = row.approval__due_at
-    seconds = (row.decided_at - row.approval__created_at).total_seconds()
     cells = [
         str(row.approval_id),
         row.approval__external_id,
@@ -166,7 +200,7 @@ def _cells(row: Any) -> list[str]:
         row.decided_by_name,
         row.channel,
         _iso(row.decided_at),
-        f"{max(seconds, 0.0):.3f}",
+        _seconds_between(row.approval__created_at, row.decided_at),
         _group_of(row),
         "true" if row.approval__escalation_count else "false",
         _iso(due),
@@ -220,3 +254,156 @@ def csv_lines(export: ExportFilter, *, page_size: int = PAGE_SIZE) -> Iterator[s
     writer = csv.writer(_Line(), lineterminator="\r\n")
     for cells in decision_rows(export, page_size=page_size):
         yield writer.writerow(cells)
+
+
+class CsvStream:
+    """The export as UTF-8 byte chunks: PostgreSQL's COPY where it runs, else the Python path.
+
+    `rows` counts the decision rows handed out so far (the header is not one).
+    """
+
+    def __init__(self, export: ExportFilter) -> None:
+        self.export = export
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        if connection.vendor == "postgresql":
+            yield from copy_chunks(self.export, self)
+            return
+        lines = csv_lines(self.export)
+        yield next(lines).encode("utf-8")
+        for line in lines:
+            self.rows += 1
+            yield line.encode("utf-8")
+
+
+def csv_chunks(export: ExportFilter) -> CsvStream:
+    return CsvStream(export)
+
+
+# --- the PostgreSQL path ---------------------------------------------------------------------
+
+
+def _iso_sql(column: str) -> str:
+    """`_iso` in SQL: UTC, ISO 8601, microseconds only when there are any, "Z"."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_trunc('second', "
+        f"{column}) = {column} THEN '' ELSE to_char({utc}, '.US') END || 'Z'"
+    )
+
+
+def _inert_sql(column: str) -> str:
+    """`inert` in SQL (text cannot hold NUL in PostgreSQL), and '' as NULL.
+
+    COPY writes an empty string as `""` and NULL as nothing; csv.writer writes "" as nothing.
+    """
+    return (
+        f"NULLIF(CASE WHEN left({column}, 1) = ANY(%(triggers)s) THEN '''' || {column}"
+        f" ELSE {column} END, '')"
+    )
+
+
+def _copy_sql(export: ExportFilter) -> tuple[str, dict[str, Any]]:
+    """The COPY statement and its parameters: HEADER's columns, `_cells` in SQL."""
+    decision, request = Decision._meta.db_table, ApprovalRequest._meta.db_table
+    policy, group = Policy._meta.db_table, ReviewerGroup._meta.db_table
+    micro = "greatest((extract(epoch FROM d.decided_at - r.created_at) * 1000000)::bigint, 0)"
+    millis = f"(({micro} + 500) / 1000)"
+    cells = [
+        "d.approval_id::text",
+        "r.external_id",
+        "p.slug",
+        "d.policy_version::text",
+        "r.title",
+        _iso_sql("r.created_at"),
+        "r.route",
+        "d.stage::text",
+        "d.outcome",
+        "d.option",
+        "d.comment",
+        "d.decided_by_name",
+        "d.channel",
+        _iso_sql("d.decided_at"),
+        f"({millis} / 1000)::text || '.' || lpad(({millis} %% 1000)::text, 3, '0')",
+        # `_group_of`: an earlier stage's group comes from the frozen stage plan.
+        "CASE WHEN d.stage <> 0 AND d.stage IS DISTINCT FROM r.stage"
+        " AND jsonb_typeof(r.stage_plan) = 'array'"
+        " AND d.stage BETWEEN 1 AND jsonb_array_length(r.stage_plan)"
+        " THEN coalesce(r.stage_plan -> (d.stage - 1) ->> 'group', '')"
+        " ELSE coalesce(g.slug, '') END",
+        "CASE WHEN r.escalation_count <> 0 THEN 'true' ELSE 'false' END",
+        f"CASE WHEN r.due_at IS NULL THEN '' ELSE {_iso_sql('r.due_at')} END",
+        "CASE WHEN r.due_at IS NULL THEN '' WHEN d.decided_at <= r.due_at THEN 'true'"
+        " ELSE 'false' END",
+        "d.entry_hash",
+    ]
+    where = ["TRUE"]
+    params: dict[str, Any] = {"triggers": list(FORMULA_TRIGGERS)}
+    if export.since is not None:
+        where.append("d.decided_at >= %(since)s")
+        params["since"] = export.since
+    if export.until is not None:
+        where.append("d.decided_at < %(until)s")
+        params["until"] = export.until
+    if export.policy is not None:
+        where.append("r.policy_id = %(policy)s")
+        params["policy"] = export.policy.pk
+    inner = ", ".join(f"{cell} AS c{index}" for index, cell in enumerate(cells))
+    outer = ", ".join(_inert_sql(f"c{index}") for index in range(len(cells)))
+    # Table names from the models and SQL written here; every value is a bound parameter.
+    sql = (
+        f"COPY (SELECT {outer} FROM (SELECT {inner} FROM {decision} d"  # noqa: S608
+        f" JOIN {request} r ON r.id = d.approval_id JOIN {policy} p ON p.id = r.policy_id"
+        f" LEFT JOIN {group} g ON g.id = r.assigned_group_id"
+        f" WHERE {' AND '.join(where)} ORDER BY d.decided_at, d.id) AS cells)"
+        " TO STDOUT WITH (FORMAT csv)"
+    )
+    return sql, params
+
+
+def _crlf(data: bytes, quoted: bool) -> tuple[bytes, bool]:
+    """COPY ends rows with LF, csv.writer with CRLF: change the LFs outside quoted cells.
+
+    `quoted` is whether the data before ended inside a quoted cell (a doubled quote inside a
+    cell flips the state twice, so counting quotes is enough).
+    """
+    # One row without a line break inside (the usual case; COPY sends one row per message).
+    if not quoted and data.endswith(b"\n") and data.count(b"\n") == 1 and not data.count(b'"') % 2:
+        return data[:-1] + b"\r\n", False
+    out = []
+    pieces = data.split(b"\n")
+    for piece in pieces[:-1]:
+        quoted ^= piece.count(b'"') % 2 == 1
+        out.append(piece + (b"\n" if quoted else b"\r\n"))
+    quoted ^= pieces[-1].count(b'"') % 2 == 1
+    out.append(pieces[-1])
+    return b"".join(out), quoted
+
+
+COPY_BUFFER = 64 * 1024
+
+
+def copy_chunks(export: ExportFilter, stream: CsvStream | None = None) -> Iterator[bytes]:
+    """The PostgreSQL path: the header, then COPY's rows in chunks of about COPY_BUFFER bytes.
+
+    COPY sends one message per row, so `stream.rows` counts the messages.
+    """
+    yield (",".join(HEADER) + "\r\n").encode("utf-8")
+    sql, params = _copy_sql(export)
+    buffer: list[bytes] = []
+    size, quoted = 0, False
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+        for block in copy:
+            data, quoted = _crlf(bytes(block), quoted)
+            buffer.append(data)
+            size += len(data)
+            if size >= COPY_BUFFER:
+                if stream is not None:
+                    stream.rows += len(buffer)
+                yield b"".join(buffer)
+                buffer, size = [], 0
+    if buffer:
+        if stream is not None:
+            stream.rows += len(buffer)
+        yield b"".join(buffer)

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from approvals.audit.csv_export import ExportParamError, csv_lines, parse_export_params
+from approvals.audit.csv_export import ExportParamError, csv_chunks, parse_export_params
 from approvals.audit.sealing import seal_pending
 
 EXPORT_PERMISSION = "approvals.export_audit"
@@ -46,10 +46,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     seal_pending()  # every decision's entry_hash is filled before its row is read
     filename = f"checkpoint-audit-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in csv_lines(export)),
-        content_type="text/csv; charset=utf-8",
-    )
+    response = StreamingHttpResponse(csv_chunks(export), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -5,8 +5,10 @@ The inbox is the hottest page, so every list here is built to stay cheap at 2 a.
 (assignee, status, due_at) and (assigned_group, status, due_at), one index range per "part"
 (my assignments; each of my groups' unassigned queue), merged in Python. An `IN (groups)`
 filter would make PostgreSQL read and sort every matching row instead of walking one index
-in order, so each group is its own short query; the number of queries grows with a
-reviewer's groups (a handful), never with the rows.
+in order, so each group is its own short index range; the ranges go to PostgreSQL as one
+UNION ALL (one round trip), and the page's rows are a second query loading only the columns a
+row shows. The counters are a third, capped query (`inbox_counts`). docs/performance.md has
+the measurements.
 """
 
 from __future__ import annotations
@@ -37,7 +39,25 @@ Status = ApprovalRequest.Status
 PAGE_SIZE = 25
 DUE_SOON = timedelta(hours=4)
 RECENT_DECISIONS = 5
-COUNT_CAP = 1000
+# The counters count up to here and then show "100+": a number a person can act on, read
+# through an index range of at most COUNT_CAP rows per part whatever the backlog.
+COUNT_CAP = 100
+# What a list row shows (templates/approvals/inbox_row.html); the rest of a request (its
+# payload, stage plan, JSON columns) is never read for the list.
+LIST_COLUMNS = (
+    "id",
+    "title",
+    "status",
+    "due_at",
+    "external_id",
+    "escalated",
+    "assignee_id",
+    "assigned_group_id",
+    "policy_id",
+    "policy__name",
+    "assigned_group__name",
+    "assignee__username",
+)
 
 # The inbox views, in the order the sidebar shows them.
 VIEWS: dict[str, str] = {
@@ -167,30 +187,46 @@ def inbox_for_reviewer(
     q: str = "",
     after: Cursor | None = None,
     limit: int = PAGE_SIZE,
+    columns: tuple[str, ...] | None = LIST_COLUMNS,
 ) -> InboxPage:
     """One page of a view, ordered by due time (decided: newest decision first).
 
     Steps: per part, read the (due_at, id) keys of the next `limit + 1` rows through its
-    index; merge the parts; load the page's rows with their joins in one query.
+    index (all parts in one query); merge the parts; load the page's rows with their joins in
+    one query, only `columns` of them (None: every column, for a detail pane).
     """
     if group_ids is None:
         group_ids = reviewer_group_ids(reviewer)
     if view == "decided":
         return _decided_page(
-            reviewer=reviewer, policy=policy, group=group, q=q, after=after, limit=limit
+            reviewer=reviewer,
+            policy=policy,
+            group=group,
+            q=q,
+            after=after,
+            limit=limit,
+            columns=columns,
         )
     order = (F("due_at").asc(nulls_last=True), "id")
-    keys: list[tuple[datetime | None, uuid.UUID]] = []
     part_groups = [group.pk] if group is not None else group_ids
-    for part in _pending_parts(user=reviewer, group_ids=part_groups, view=view):
-        part = _filtered(part, policy=policy, group=group, q=q).filter(_after(after))
-        keys += part.order_by(*order).values_list("due_at", "id")[: limit + 1]
+    ranges = [
+        _filtered(part, policy=policy, group=group, q=q)
+        .filter(_after(after))
+        .order_by(*order)
+        .values_list("due_at", "id")[: limit + 1]
+        for part in _pending_parts(user=reviewer, group_ids=part_groups, view=view)
+    ]
+    keys: list[tuple[datetime | None, uuid.UUID]] = []
+    if len(ranges) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        # One round trip: each part stays its own ordered, limited index range in UNION ALL.
+        keys += ranges[0].union(*ranges[1:], all=True)
+    else:  # SQLite cannot limit the parts of a UNION: one query per part
+        for part in ranges:
+            keys += part
     keys = heapq.nsmallest(limit + 1, set(keys), key=_due_key)
     page, more = keys[:limit], len(keys) > limit
-    by_id = {
-        row.pk: row
-        for row in _with_joins(ApprovalRequest.objects.filter(pk__in=[pk for _, pk in page]))
-    }
+    rows = _with_joins(ApprovalRequest.objects.filter(pk__in=[pk for _, pk in page]))
+    by_id = {row.pk: row for row in (rows.only(*columns) if columns else rows)}
     items = [by_id[pk] for _, pk in page if pk in by_id]
     next_cursor = Cursor(at=page[-1][0], pk=page[-1][1]).encode() if more else None
     return InboxPage(items=items, next_cursor=next_cursor)
@@ -204,6 +240,7 @@ def _decided_page(
     q: str,
     after: Cursor | None,
     limit: int,
+    columns: tuple[str, ...] | None,
 ) -> InboxPage:
     # Driven by my decisions (a reviewer's own history), newest first.
     queryset = (
@@ -218,40 +255,76 @@ def _decided_page(
         queryset = queryset.filter(
             Q(my_decided_at__lt=after.at) | Q(my_decided_at=after.at, id__lt=after.pk)
         )
-    rows = list(_with_joins(queryset).order_by("-my_decided_at", "-id")[: limit + 1])
+    ordered: QuerySet = _with_joins(queryset).order_by("-my_decided_at", "-id")
+    rows: list[Any] = list((ordered.only(*columns) if columns else ordered)[: limit + 1])
     page, more = rows[:limit], len(rows) > limit
     next_cursor = Cursor(at=page[-1].my_decided_at, pk=page[-1].pk).encode() if more else None
     return InboxPage(items=page, next_cursor=next_cursor)
+
+
+# One capped index range per counter part. The parts are fixed (all of a reviewer's groups in
+# one IN list), so the query is plain text built without the ORM on every page view, and the
+# database reads at most COUNT_CAP index entries per part. The ORDER BY is the index's own
+# order: it keeps the planner on the index (req_assignee_due, req_queue_due) where a sequential
+# scan "until 100 match" would look cheaper and read every assigned row first.
+_MINE = "r.assignee_id = %(me)s"
+_QUEUE = "r.assigned_group_id IN ({groups}) AND r.assignee_id IS NULL"
+_DUE_SOON = "r.due_at >= %(now)s AND r.due_at < %(soon)s"
+_OVERDUE = "r.due_at < %(now)s"
+_COUNT_PARTS: tuple[tuple[str, str], ...] = (
+    ("assigned", _MINE),
+    ("queue", _QUEUE),
+    ("due_soon", f"{_MINE} AND {_DUE_SOON}"),
+    ("due_soon", f"{_QUEUE} AND {_DUE_SOON}"),
+    ("overdue", f"{_MINE} AND {_OVERDUE}"),
+    ("overdue", f"{_QUEUE} AND {_OVERDUE}"),
+)
+
+
+def _count_sql(group_count: int) -> str:
+    request, decision = ApprovalRequest._meta.db_table, Decision._meta.db_table
+    groups = ", ".join(f"%(g{index})s" for index in range(group_count)) or "NULL"
+    not_voted = (
+        f"NOT EXISTS (SELECT 1 FROM {decision} d WHERE d.approval_id = r.id"  # noqa: S608
+        " AND d.decided_by_id = %(me)s)"
+    )
+    # Table names from the models and placeholders only: every value stays a bound parameter.
+    pending = [
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {request} r WHERE r.status = %(pending)s"  # noqa: S608
+        f" AND {where.format(groups=groups)} AND {not_voted} ORDER BY r.due_at LIMIT %(cap)s)"
+        " AS part)"
+        for _, where in _COUNT_PARTS
+    ]
+    decided = (
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {decision} d WHERE d.decided_by_id = %(me)s"  # noqa: S608
+        " LIMIT %(cap)s) AS part)"
+    )
+    return "SELECT " + ", ".join([*pending, decided])
 
 
 def inbox_counts(*, reviewer: Any, group_ids: list[int]) -> dict[str, int]:
     """The number on each view, counted up to COUNT_CAP, in one query.
 
     Counting every open row would read the whole backlog on every page view (a table scan
-    once most rows match). Like a mail client's "999+", each part is counted through its
-    index up to the cap; a view at the cap shows "1000+" (`count_label`).
+    once most rows match). Like a mail client's "99+", each part is counted through its
+    index up to the cap; a view at the cap shows "100+" (`count_label`).
     """
-    parts = {
-        view: _pending_parts(user=reviewer, group_ids=group_ids, view=view)
-        for view in ("assigned", "queue", "due_soon", "overdue")
+    now = timezone.now()
+    params: dict[str, Any] = {
+        "me": reviewer.pk,
+        "pending": Status.PENDING.value,
+        "now": now,
+        "soon": now + DUE_SOON,
+        "cap": COUNT_CAP,
+        **{f"g{index}": group_id for index, group_id in enumerate(group_ids)},
     }
-    parts["decided"] = [Decision.objects.filter(decided_by=reviewer)]
-    selects: list[str] = []
-    params: list[Any] = []
-    owners: list[str] = []
-    for view, querysets in parts.items():
-        for queryset in querysets:
-            sql, part_params = queryset.order_by().values("pk")[:COUNT_CAP].query.sql_with_params()
-            # `sql` is Django's own compiled query; every value stays a bound parameter.
-            selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS part)")  # noqa: S608
-            params.extend(part_params)
-            owners.append(view)
+    with connection.cursor() as cursor:
+        cursor.execute(_count_sql(len(group_ids)), params)
+        numbers = cursor.fetchone()
     counts = dict.fromkeys(VIEWS, 0)
-    if selects:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(selects), params)
-            for view, number in zip(owners, cursor.fetchone(), strict=True):
-                counts[view] += number
+    for (view, _), number in zip(_COUNT_PARTS, numbers, strict=False):
+        counts[view] += number
+    counts["decided"] = numbers[-1]
     counts["todo"] = counts["assigned"] + counts["queue"]
     return {view: min(number, COUNT_CAP) for view, number in counts.items()}
 
@@ -274,7 +347,9 @@ def next_for_reviewer(
 ) -> ApprovalRequest | None:
     """The item to show after a decision: the top of the same view (To do after history)."""
     view = view if view in PENDING_VIEWS else "todo"
-    page = inbox_for_reviewer(reviewer=reviewer, view=view, group_ids=group_ids, limit=2)
+    page = inbox_for_reviewer(
+        reviewer=reviewer, view=view, group_ids=group_ids, limit=2, columns=None
+    )
     return next((item for item in page.items if item.pk != exclude), None)
 
 

@@ -6,6 +6,7 @@ Nothing here is timed: the figures themselves come only from `make bench` (BENCH
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from bench import report
 from bench.loadgen import Plan, encode_request
 from bench.report import END_MARKER, START_MARKER, Figure, Report, Target
+from tests.conftest import requires_postgres
 
 
 def test_it_imports_every_harness_module() -> None:
@@ -118,3 +120,49 @@ def test_the_load_generator_writes_plain_http_requests() -> None:
     assert head.startswith(b"POST /api HTTP/1.1\r\nHost: 127.0.0.1:8123\r\nConnection: close")
     assert b"Content-Length: 8" in head and b"A: b" in head
     assert body == b'{"n": 1}'
+
+
+def test_the_bench_database_is_named_after_the_developers_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.run import bench_db_name
+
+    monkeypatch.delenv("BENCH_DB_NAME", raising=False)
+    assert bench_db_name("postgres://u@127.0.0.1:5432/checkpoint_wt7") == "checkpoint_wt7_bench"
+    assert bench_db_name("postgres://u@127.0.0.1:5432/my_bench") == "my_bench"
+    assert bench_db_name("postgres://u@127.0.0.1:5432/postgres") == "checkpoint_bench"
+    assert bench_db_name(None) == "checkpoint_bench"
+    monkeypatch.setenv("BENCH_DB_NAME", "other_bench")
+    assert bench_db_name("postgres://u@127.0.0.1:5432/checkpoint_wt7") == "other_bench"
+    monkeypatch.setenv("BENCH_DB_NAME", "drop table; bench")
+    with pytest.raises(SystemExit):
+        bench_db_name(None)
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_the_durable_write_baseline_commits_three_rows_per_request() -> None:
+    from django.db import connection
+    from django.test import RequestFactory
+
+    from bench.urls import DURABLE_PATH, create_durable_tables, durable
+
+    create_durable_tables()  # rolled back with the test's transaction
+    factory = RequestFactory()
+    body = json.dumps({"external_id": "x-1", "title": "Refund", "payload": {"amount": 120}})
+    response = durable(factory.post(DURABLE_PATH, body, content_type="application/json"))
+    assert response.status_code == 201
+    request_id = json.loads(response.content)["id"]
+    bad = durable(factory.post(DURABLE_PATH, "{not json", content_type="application/json"))
+    assert bad.status_code == 400
+    assert durable(factory.get(DURABLE_PATH)).status_code == 405
+    with connection.cursor() as cursor:
+        counts = []
+        for table, key in (
+            ("bench_request", "id"),
+            ("bench_audit", "request_id"),
+            ("bench_outbox", "request_id"),
+        ):
+            cursor.execute(f"SELECT count(*), min({key}::text) FROM {table}")
+            counts.append(cursor.fetchone())
+    assert counts == [(1, request_id)] * 3

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 from approvals.audit.csv_export import (
     ExportFilter,
     ExportParamError,
-    csv_lines,
+    csv_chunks,
     export_queryset,
     parse_export_params,
 )
@@ -62,7 +62,8 @@ class Command(OneLineErrorsCommand):
             raise CommandError(str(exc)) from None
         output: str | None = options["output"]
         if not output:
-            self._write(export, self.stdout._out)
+            out = self.stdout._out
+            self._write(export, getattr(out, "buffer", None) or _TextSink(out))
             return
         target = Path(output)
         if not target.parent.is_dir():
@@ -70,7 +71,7 @@ class Command(OneLineErrorsCommand):
         # Write beside the target and rename at the end: a failed export leaves no half file.
         partial = target.with_name(f".{target.name}.part")
         try:
-            with partial.open("w", encoding="utf-8", newline="") as stream:
+            with partial.open("wb") as stream:
                 rows = self._write(export, stream)
             os.replace(partial, target)
         except OSError as exc:
@@ -79,17 +80,26 @@ class Command(OneLineErrorsCommand):
         self.stderr.write(f"Wrote {rows:,} decisions to {output}.")
 
     def _write(self, export: ExportFilter, stream: Any) -> int:
-        """Stream the CSV into `stream`; returns the number of decision rows."""
+        """Stream the CSV's bytes into `stream`; returns the number of decision rows."""
         seal_pending()  # every decision's entry_hash is filled before its row is read
         progress = None
         if self.stderr.isatty():
             progress = Progress(self.stderr, export_queryset(export).count())
-        rows = -1  # the header is not a decision
-        for line in csv_lines(export):
-            stream.write(line)
-            rows += 1
-            if progress is not None and rows % 500 == 0:
-                progress.update(rows)
+        chunks = csv_chunks(export)
+        for chunk in chunks:
+            stream.write(chunk)
+            if progress is not None:
+                progress.update(chunks.rows)
         if progress is not None:
-            progress.finish(rows)
-        return rows
+            progress.finish(chunks.rows)
+        return chunks.rows
+
+
+class _TextSink:
+    """A text stream (tests' StringIO) that the byte chunks are decoded into."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+
+    def write(self, chunk: bytes) -> None:
+        self.out.write(chunk.decode("utf-8"))
