@@ -40,6 +40,7 @@ from approvals.services.outbox import outbox_enqueue
 from approvals.services.policies import policy_route_specs
 from approvals.sla.clock import add_working_minutes, reminder_times
 from approvals.slack.hooks import slack_after_commit
+from approvals.standing.selectors import policy_standing_specs
 from approvals.workload.assignment import choose_assignment
 
 Status = ApprovalRequest.Status
@@ -299,8 +300,11 @@ def approval_submit(
         raise duplicate
 
     rules, stages = policy_route_specs(policy)
-    result = routing.route(rules, stages, payload)
     now = timezone.now()
+    # Standing approvals ("approve and remember") are matched only after the rules chose a
+    # person (approvals/routing.py); the auto decision then names the one that matched.
+    standing = policy_standing_specs(policy=policy, at=now)
+    result = routing.route(rules, stages, payload, standing=standing, at=now)
     approval = ApprovalRequest(
         policy=policy,
         policy_version=policy.version,
@@ -353,7 +357,13 @@ def approval_submit(
         action="routed",
         actor="policy",
         approval=approval,
-        data={"route": approval.route, "rule": result.rule, "reason": result.reason},
+        data={
+            "route": approval.route,
+            "rule": result.rule,
+            "reason": result.reason,
+            # Using a standing approval is on the audit trail (docs/agents.md).
+            **({"standing_approval": result.standing_approval} if result.standing_approval else {}),
+        },
     )
     if result.is_auto:
         outcome = Outcome.APPROVE if result.action == "approve" else Outcome.REJECT
