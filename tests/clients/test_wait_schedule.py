@@ -73,6 +73,7 @@ def test_the_etag_is_sent_back_and_a_304_reuses_the_last_object() -> None:
     sleeps, sent, result = drive(
         plans, [answer(200, PENDING, ETag='"e1"'), answer(304), answer(304), answer(200, DONE)]
     )
+    assert result.status == "approved"
     assert [r.headers.get("If-None-Match") for r in sent] == [None, '"e1"', '"e1"', '"e1"']
     assert sent[0].headers["Authorization"] == "Bearer t" and len(sleeps) == 3
 
