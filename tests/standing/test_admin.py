@@ -40,8 +40,13 @@ def test_managers_list_and_filter_them(maria: Client, standing: StandingApproval
     page = maria.get(URL).content.decode()
     assert "tool_name = &#x27;Bash&#x27;" in page and "active" in page
 
-    assert f"Standing approval #{standing.pk}" in maria.get(URL, {"state": "active"}).content.decode()
-    assert f"Standing approval #{standing.pk}" not in maria.get(URL, {"state": "revoked"}).content.decode()
+    assert (
+        f"Standing approval #{standing.pk}" in maria.get(URL, {"state": "active"}).content.decode()
+    )
+    assert (
+        f"Standing approval #{standing.pk}"
+        not in maria.get(URL, {"state": "revoked"}).content.decode()
+    )
     assert maria.get(f"{URL}{standing.pk}/change/").status_code == 200
 
 
@@ -54,7 +59,9 @@ def test_the_revoke_action_goes_through_the_service(
     standing.refresh_from_db()
     assert standing.revoked_by is not None and standing.revoked_by.username == "maria"
     assert AuditEntry.objects.filter(action="standing_approval_revoked").count() == 1
-    assert f"Standing approval #{standing.pk}" in maria.get(URL, {"state": "revoked"}).content.decode()
+    assert (
+        f"Standing approval #{standing.pk}" in maria.get(URL, {"state": "revoked"}).content.decode()
+    )
 
 
 def test_nobody_adds_or_deletes_one_here(maria: Client, standing: StandingApproval) -> None:
