@@ -59,7 +59,7 @@ async def call(session: ClientSession, tool: str, **arguments: Any) -> Any:
 
 async def pending_id(base_url: str, token: str, external_id: str) -> str:
     """The id of the request filed under `external_id`, once it exists (as a reviewer finds it)."""
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         for _ in range(100):
             found = await http.get(
                 "/api/v1/requests",
