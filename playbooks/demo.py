@@ -149,8 +149,8 @@ def _sample(slug: str, n: int, rng: random.Random) -> tuple[str, dict[str, Any]]
     customer = rng.choice(CUSTOMERS)
     if slug == "agent-tool-use":
         tool, tool_input = rng.choice(AGENT_CALLS)
-        payload = {"tool_name": tool, "input": tool_input, "agent": "claude-code"}
-        return f"{tool}: {next(iter(tool_input.values()))}", payload
+        call: dict[str, Any] = {"tool_name": tool, "input": tool_input, "agent": "claude-code"}
+        return f"{tool}: {next(iter(tool_input.values()))}", call
     if slug == "refund-approval":
         amount = round(rng.choice([rng.uniform(5, 49), rng.uniform(50, 900)]), 2)
         payload = {

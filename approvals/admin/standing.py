@@ -47,7 +47,7 @@ class StandingApprovalAdmin(admin.ModelAdmin):
     search_fields = ["created_by__username", "source_request__title"]
     date_hierarchy = "created_at"
     actions = ["revoke"]
-    fields = readonly_fields = [
+    fields = readonly_fields = [  # type: ignore[assignment]
         "policy",
         "matches",
         "created_by",

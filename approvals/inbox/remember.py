@@ -29,7 +29,7 @@ def remember_context(
     posted = form is not None and form.is_bound
     if posted:
         assert form is not None
-        ticked = set(form.data.getlist("remember_fields"))
+        ticked = set(form.data.getlist("remember_fields"))  # type: ignore[attr-defined]
         duration = form.data.get("remember_for") or DEFAULT_DURATION
     else:
         ticked = set(option.remember_fields or [name for name, _ in choices])

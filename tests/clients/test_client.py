@@ -27,7 +27,7 @@ from approvals.models import Policy
 from tests.fixtures.agents import InboxReviewer
 from tests.fixtures.receiver import Receiver
 
-FAST = {"poll_interval": 0.1, "max_poll_interval": 0.3}
+FAST: dict[str, Any] = {"poll_interval": 0.1, "max_poll_interval": 0.3}
 BASH = {"tool_name": "Bash", "input": {"command": "make test"}, "agent": "script"}
 
 
@@ -183,7 +183,8 @@ def test_the_async_client_does_the_same(
                 await sam.adecide(req.id, "approve", comment="fine")
 
             done, _ = await asyncio.gather(acp.wait(req.id, timeout=30), reviewer())
-            assert done.status == "approved" and done.decision.comment == "fine"
+            assert done.status == "approved" and done.decision is not None
+            assert done.decision.comment == "fine"
 
             again = await acp.submit(policy="agent-tool-use", title="Run", payload=BASH)
             with pytest.raises(TimeoutError):

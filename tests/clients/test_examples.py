@@ -25,7 +25,7 @@ from tests.factories import UserFactory
 from tests.fixtures.agents import InboxReviewer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-FAST = {"poll_interval": 0.2, "max_poll_interval": 1.0}
+FAST: dict[str, Any] = {"poll_interval": 0.2, "max_poll_interval": 1.0}
 
 
 def example(name: str) -> ModuleType:

@@ -29,9 +29,11 @@ NO_RM = RuleSpec(
 )
 
 
-def bash(until: datetime = NOW + timedelta(hours=1), **extra: Any) -> StandingSpec:
+def bash(
+    until: datetime = NOW + timedelta(hours=1), extra: dict[str, Any] | None = None
+) -> StandingSpec:
     return StandingSpec(
-        id=7, conditions={"tool_name": "Bash", **extra}, author="alice", ends_at=until
+        id=7, conditions={"tool_name": "Bash", **(extra or {})}, author="alice", ends_at=until
     )
 
 
@@ -73,7 +75,7 @@ def test_it_never_overrides_an_auto_reject_rule() -> None:
 
 
 def test_every_condition_must_hold_and_values_compare_as_json() -> None:
-    spec = bash(**{"input": {"command": "ls", "n": 1}})
+    spec = bash(extra={"input": {"command": "ls", "n": 1}})
     assert standing_matches(
         spec, {"tool_name": "Bash", "input": {"command": "ls", "n": 1.0}}, at=NOW
     )
