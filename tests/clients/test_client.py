@@ -24,7 +24,7 @@ from checkpoint_client import (
 )
 
 from approvals.models import Policy
-from tests.fixtures.agents import InboxReviewer
+from tests.fixtures.agents import InboxReviewer, run_async
 from tests.fixtures.receiver import Receiver
 
 FAST: dict[str, Any] = {"poll_interval": 0.1, "max_poll_interval": 0.3}
@@ -195,4 +195,4 @@ def test_the_async_client_does_the_same(
             assert [p.slug for p in await acp.policies()] == ["agent-tool-use"]
             assert (await acp.cancel(again.id)).status == "cancelled"
 
-    asyncio.run(scenario())
+    run_async(scenario())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import sys
@@ -22,7 +21,7 @@ from mcp.client.stdio import stdio_client
 from approvals.models import ApprovalRequest, Membership, Policy, ReviewerGroup
 from playbooks.installer import install_playbook
 from tests.factories import UserFactory
-from tests.fixtures.agents import InboxReviewer
+from tests.fixtures.agents import InboxReviewer, run_async
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 FAST: dict[str, Any] = {"poll_interval": 0.2, "max_poll_interval": 1.0}
@@ -165,6 +164,6 @@ def test_the_claude_code_mcp_json_starts_a_server_with_the_permission_prompt_too
             )
             return tools, json.loads(answer.content[0].text)  # type: ignore[union-attr]
 
-    tools, answer = asyncio.run(scenario())
+    tools, answer = run_async(scenario())
     assert tool.removeprefix(f"mcp__{name}__") in tools
     assert answer == {"behavior": "allow", "updatedInput": {"pattern": "*.py"}}

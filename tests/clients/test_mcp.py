@@ -19,7 +19,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from approvals.models import ApprovalRequest, Policy
-from tests.fixtures.agents import InboxReviewer
+from tests.fixtures.agents import InboxReviewer, run_async
 
 SCRIPT = Path(sys.executable).parent / "checkpoint-mcp"
 TOOLS = {"list_policies", "request_approval", "get_approval", "approve_tool_use"}
@@ -46,7 +46,7 @@ def mcp_session(checkpoint_url: str, caller_token: str, agent_policy: Policy) ->
                 await session.initialize()
                 return await body(session)
 
-        return asyncio.run(scenario())
+        return run_async(scenario())
 
     return run
 
