@@ -858,6 +858,11 @@ class SlackMessage(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(next_attempt_at__isnull=False),
                 name="slack_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.target}"
 
 
 # --- Standing approvals ("approve and remember", docs/agents.md) ------------------------------
@@ -909,7 +914,6 @@ class StandingApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.target}"
-
 
         shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(self.conditions.items()))
         return f"Standing approval #{self.pk} ({shown})"
