@@ -11,7 +11,7 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py).
-        from approvals.admin import delivery, inbound, policies  # noqa: F401
+        from approvals.admin import delivery, inbound, policies, standing  # noqa: F401
 
 
 class CheckpointAdminConfig(admin_apps.AdminConfig):

@@ -317,6 +317,13 @@ class DecisionOption(models.Model):
     needs_comment = models.BooleanField(default=False)
     needs_value = models.BooleanField(default=False)
     may_edit_payload = models.BooleanField(default=False)
+    # "Approve and remember" (docs/agents.md): approving also creates a StandingApproval.
+    remember = models.BooleanField(default=False)
+    remember_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Visible fields ticked by default when remembering; empty ticks every one.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -870,3 +877,60 @@ class SlackMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.target}"
+
+
+# --- Standing approvals ("approve and remember", docs/agents.md) ------------------------------
+
+
+class StandingApproval(models.Model):
+    """A reviewer's "approve and remember": while active, a request of the policy that the rules
+    send to a person and whose payload equals `conditions` on every named field is approved at
+    once (approvals/routing.py). Created, used and revoked only through
+    approvals/services/standing.py, each on the audit trail."""
+
+    DURATIONS: dict[str, timedelta] = {
+        "1h": timedelta(hours=1),
+        "1d": timedelta(days=1),
+        "7d": timedelta(days=7),
+    }
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="standing_approvals")
+    source_request = models.ForeignKey(
+        ApprovalRequest, on_delete=models.PROTECT, related_name="standing_approvals"
+    )
+    conditions = models.JSONField(
+        help_text='Equality on payload fields, e.g. {"tool_name": "Bash"}.'
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="standing_approvals"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Intake: the active standing approvals of one policy (services/standing.py).
+            models.Index(
+                fields=["policy", "ends_at"],
+                condition=Q(revoked_at__isnull=True),
+                name="standing_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.target}"
+
+        shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(self.conditions.items()))
+        return f"Standing approval #{self.pk} ({shown})"
+
+    def is_active(self, at: Any = None) -> bool:
+        return self.revoked_at is None and (at or timezone.now()) < self.ends_at

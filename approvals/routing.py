@@ -22,6 +22,11 @@ result (`any` with one true branch is true; `all` with one false branch is false
 Every function here accepts any JSON value for any argument and either returns or raises
 `ConditionError` (the condition is wrong) or `CannotEvaluate` (the payload cannot answer it);
 `route` raises nothing at all.
+
+Standing approvals ("approve and remember", docs/agents.md) are passed in as plain values too.
+They are looked at only when the rules chose a person: an active one whose every condition
+equals the payload's value at that path approves the request. They never override an
+auto-approve or auto-reject rule.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 Action = Literal["approve", "reject", "human"]
@@ -67,11 +73,23 @@ class StageSpec:
 
 
 @dataclass(frozen=True)
+class StandingSpec:
+    """An active standing approval: equality `conditions` on payload paths, until `ends_at`."""
+
+    id: int
+    conditions: Mapping[str, Any]
+    author: str
+    ends_at: datetime
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
 class RouteResult:
     action: Action
     rule: str = ""
     reason: str = ""
     stages: list[StageSpec] = field(default_factory=list)
+    standing_approval: int | None = None
 
     @property
     def is_auto(self) -> bool:
@@ -339,8 +357,71 @@ def select_stages(stages: Sequence[StageSpec], payload: Any) -> list[StageSpec]:
     return chosen
 
 
-def route(rules: Sequence[RuleSpec], stages: Sequence[StageSpec], payload: Any) -> RouteResult:
-    """The first matching rule decides; no match, or a rule that cannot be answered, is human."""
+def route(
+    rules: Sequence[RuleSpec],
+    stages: Sequence[StageSpec],
+    payload: Any,
+    *,
+    standing: Sequence[StandingSpec] = (),
+    at: datetime | None = None,
+) -> RouteResult:
+    """The first matching rule decides; no match, or a rule that cannot be answered, is human.
+
+    A human route is then approved by the first standing approval active `at` that matches.
+    """
+    result = _route_by_rules(rules, stages, payload)
+    if result.action != "human" or not standing:
+        return result
+    moment = at or datetime.now(UTC)
+    for spec in standing:
+        if standing_matches(spec, payload, at=moment):
+            return RouteResult(
+                action="approve",
+                rule=f"standing approval #{spec.id}",
+                reason=standing_reason(spec),
+                standing_approval=spec.id,
+            )
+    return result
+
+
+def standing_matches(spec: StandingSpec, payload: Any, *, at: datetime) -> bool:
+    """Active at `at`, and every condition equals the payload's value (JSON equality).
+
+    No conditions never matches: a standing approval always names what it approves.
+    """
+    if spec.revoked or not (at < spec.ends_at):
+        return False
+    if not isinstance(spec.conditions, Mapping) or not spec.conditions:
+        return False
+    for path, expected in spec.conditions.items():
+        if not isinstance(path, str) or not path:
+            return False
+        actual = resolve_path(payload, path)
+        if actual is _MISSING or not _json_equal(actual, expected):
+            return False
+    return True
+
+
+def standing_reason(spec: StandingSpec) -> str:
+    ends = spec.ends_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Approved by standing approval #{spec.id} of {spec.author} "
+        f"({describe_conditions(spec.conditions)}), active until {ends}."
+    )
+
+
+def describe_conditions(conditions: Mapping[str, Any]) -> str:
+    """`tool_name = 'Bash'`, each value cut to 60 characters (a route reason is short)."""
+    shown = []
+    for path, value in sorted(conditions.items()):
+        text = repr(value)
+        shown.append(f"{path} = {text if len(text) <= 60 else text[:57] + '…'}")
+    return ", ".join(shown)
+
+
+def _route_by_rules(
+    rules: Sequence[RuleSpec], stages: Sequence[StageSpec], payload: Any
+) -> RouteResult:
     for number, rule in enumerate(rules, start=1):
         # The route names the rule behind it; an unnamed rule is named by its place.
         name = (

@@ -20,8 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.exceptions import ApprovalError
-from approvals.models import ApprovalRequest, Membership, Policy, ReviewerGroup
+from approvals.models import ApprovalRequest, Membership, Policy, ReviewerGroup, StandingApproval
 from approvals.services import approval_decide, approval_submit
+from approvals.services.standing import approval_decide_and_remember
 from playbooks.installer import install_all
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -29,6 +30,7 @@ DEMO_EMAIL_DOMAIN = "example.com"
 MANAGER_USERNAME = "manager"
 REQUESTED_BY = "seed_demo"
 DEMO_POLICIES = [
+    "agent-tool-use",
     "ai-outbound-review",
     "contract-clause-review",
     "data-sync-conflict",
@@ -44,6 +46,7 @@ DEMO_REVIEWERS: dict[str, list[str]] = {
     "sales-managers": ["ivan", "judy", "mallory"],
     "finance": ["niaj", "olivia"],
     "legal": ["peggy", "rupert"],
+    "agent-supervisors": ["sybil", "trent"],
 }
 
 
@@ -132,8 +135,22 @@ CLAUSES = [
 ]
 
 
+AGENT_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("Read", {"file_path": "src/billing/invoice.py"}),
+    ("Grep", {"pattern": "TODO", "path": "src/"}),
+    ("Bash", {"command": "make test"}),
+    ("Bash", {"command": "git push origin feature/refunds"}),
+    ("Write", {"file_path": "src/billing/invoice.py", "content": "…"}),
+    ("WebFetch", {"url": "https://docs.example.com/api"}),
+]
+
+
 def _sample(slug: str, n: int, rng: random.Random) -> tuple[str, dict[str, Any]]:
     customer = rng.choice(CUSTOMERS)
+    if slug == "agent-tool-use":
+        tool, tool_input = rng.choice(AGENT_CALLS)
+        call: dict[str, Any] = {"tool_name": tool, "input": tool_input, "agent": "claude-code"}
+        return f"{tool}: {next(iter(tool_input.values()))}", call
     if slug == "refund-approval":
         amount = round(rng.choice([rng.uniform(5, 49), rng.uniform(50, 900)]), 2)
         payload = {
@@ -201,7 +218,9 @@ def _decide_some(approval: ApprovalRequest, rng: random.Random) -> bool:
         .first()
         .user  # type: ignore[union-attr]
     )
-    options = list(approval.policy.options.all())
+    # "Approve and remember" needs the reviewer's choice of fields: the demo leaves it out
+    # here and makes one standing approval in _remember_one.
+    options = [option for option in approval.policy.options.all() if not option.remember]
     roll = rng.random()
     option = options[0] if roll < 0.7 else options[1 if roll < 0.85 else -1]
     try:
@@ -265,4 +284,31 @@ def seed_demo(*, requests: int = 300, seed: int = 42) -> SeedSummary:
                     created_at=approval.created_at
                     - timedelta(minutes=delays.choice([4, 9, 15, 25, 40, 75, 120, 240, 480]))
                 )
+    _remember_one()
     return summary
+
+
+def _remember_one() -> None:
+    """One standing approval for the admin to show: a supervisor remembers `Bash` for 7 days."""
+    if StandingApproval.objects.exists():
+        return
+    call = approval_submit(
+        policy=Policy.objects.get(slug="agent-tool-use"),
+        title="Bash: make lint",
+        payload={"tool_name": "Bash", "input": {"command": "make lint"}, "agent": "claude-code"},
+        summary="Sample request created by seed_demo.",
+        external_id="demo-agent-remembered",
+        requested_by=REQUESTED_BY,
+        actor=REQUESTED_BY,
+    )
+    if call.status != ApprovalRequest.Status.PENDING:
+        return
+    supervisor = get_user_model().objects.get(username=DEMO_REVIEWERS["agent-supervisors"][0])
+    approval_decide_and_remember(
+        approval=call,
+        reviewer=supervisor,
+        option="approve-remember",
+        fields=["tool_name"],
+        duration="7d",
+        comment="Tests and lint are fine to run.",
+    )

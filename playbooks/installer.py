@@ -32,7 +32,18 @@ POLICY_FIELDS = (
     "expire_after_minutes",
     "expiry_action",
 )
-OPTION_FIELDS = ("key", "label", "outcome", "needs_comment", "needs_value", "may_edit_payload")
+OPTION_FIELDS = (
+    "key",
+    "label",
+    "outcome",
+    "needs_comment",
+    "needs_value",
+    "may_edit_payload",
+    "remember",
+    "remember_fields",
+)
+# What an option key left out of a definition means.
+OPTION_DEFAULTS: dict[str, Any] = {"remember_fields": []}
 
 
 class UnknownPlaybook(LookupError):
@@ -94,7 +105,10 @@ def _stages_wanted(
 
 def _options_wanted(definition: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        {"position": index, **{name: option.get(name, False) for name in OPTION_FIELDS}}
+        {
+            "position": index,
+            **{name: option.get(name, OPTION_DEFAULTS.get(name, False)) for name in OPTION_FIELDS},
+        }
         for index, option in enumerate(definition["options"], start=1)
     ]
 

@@ -136,6 +136,8 @@ class DecisionOptionInline(admin.TabularInline):
         "needs_comment",
         "needs_value",
         "may_edit_payload",
+        "remember",
+        "remember_fields",
     ]
 
 

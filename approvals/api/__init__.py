@@ -22,6 +22,7 @@ from ninja.openapi.schema import OpenAPISchema
 from approvals.api import problems
 from approvals.api.auth import ApiTokenAuth
 from approvals.api.idempotency import KeyInFlight, KeyReused
+from approvals.api.policies import router as policies_router
 from approvals.api.problems import Problem, field_path, problem_response, validation_problem
 from approvals.api.requests import router
 from approvals.api.schemas import RequestIn
@@ -105,6 +106,7 @@ api = CheckpointAPI(
     docs_url="/docs",
 )
 api.add_router("", router)
+api.add_router("", policies_router)
 
 
 @api.exception_handler(Problem)

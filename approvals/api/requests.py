@@ -32,6 +32,8 @@ from approvals.api.schemas import (
 )
 from approvals.api.selectors import (
     approval_decisions,
+    approval_etag,
+    approval_etag_for_caller,
     approval_final_decision,
     approval_get_for_caller,
     approvals_page,
@@ -174,12 +176,26 @@ def list_requests(request: HttpRequest, filters: Query[RequestFilters]) -> HttpR
 @router.get(
     "/requests/{id}",
     operation_id="getRequest",
-    response={200: RequestDetailOut, 401: ProblemOut, 404: ProblemOut},
+    response={200: RequestDetailOut, 304: None, 401: ProblemOut, 404: ProblemOut},
     summary="One request, with every decision so far",
+    description="Answers with an `ETag`; send it back as `If-None-Match` and an unchanged "
+    "request is a 304 with no body (one indexed query): cheap polling.",
 )
 def get_request(request: HttpRequest, id: str) -> HttpResponse:
+    # A poller sends back the ETag it has: unchanged costs one indexed query and no body.
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match:
+        etag = approval_etag_for_caller(pk=id)
+        if etag in {tag.strip() for tag in if_none_match.split(",")} or if_none_match == "*":
+            response = HttpResponse(status=304)
+            response["ETag"] = etag
+            return response
     approval = approval_get_for_caller(pk=id)
-    return json_response(200, request_detail_data(approval, decisions=approval_decisions(approval)))
+    response = json_response(
+        200, request_detail_data(approval, decisions=approval_decisions(approval))
+    )
+    response["ETag"] = approval_etag(pk=approval.pk, updated_at=approval.updated_at)
+    return response
 
 
 @router.post(

@@ -145,10 +145,40 @@ class RequestOut(Schema):
     )
     review_url: str
     created_at: datetime
+    escalated: bool = Field(description="Past its due time and handed on (section SLAs).")
+    escalated_at: datetime | None
 
 
 class RequestDetailOut(RequestOut):
     decisions: list[DecisionOut] = Field(description="Every decision so far, oldest first.")
+    payload: dict[str, Any] = Field(
+        description="The payload as it stands, reviewers' edits applied."
+    )
+
+
+class OptionOut(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    label: str
+    outcome: Outcome
+
+
+class PolicyOut(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str
+    name: str
+    summary: str
+    version: int
+    payload_schema: dict[str, Any] | None = Field(description="JSON Schema of the payload.")
+    options: list[OptionOut]
+
+
+class PolicyPage(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    results: list[PolicyOut]
 
 
 class RequestPage(Schema):

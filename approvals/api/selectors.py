@@ -37,6 +37,26 @@ def approval_get_for_caller(*, pk: str) -> ApprovalRequest:
     return approval
 
 
+def approval_etag(*, pk: object, updated_at: datetime) -> str:
+    """A strong ETag for the request object: every service saves the row, moving updated_at."""
+    return f'"{pk}-{int(updated_at.timestamp() * 1_000_000):x}"'
+
+
+def approval_etag_for_caller(*, pk: str) -> str:
+    """The current ETag of a request, from one primary-key query reading one column;
+    Http404 as approval_get_for_caller. Polling with If-None-Match costs just this."""
+    try:
+        approval_id = uuid.UUID(pk)
+    except ValueError:
+        raise Http404("no such request") from None
+    updated_at = (
+        ApprovalRequest.objects.filter(pk=approval_id).values_list("updated_at", flat=True).first()
+    )
+    if updated_at is None:
+        raise Http404("no such request")
+    return approval_etag(pk=approval_id, updated_at=updated_at)
+
+
 def approval_decisions(approval: ApprovalRequest) -> list[Decision]:
     return list(Decision.objects.filter(approval=approval).order_by("decided_at", "id"))
 

@@ -47,6 +47,8 @@ def request_data(approval: ApprovalRequest, *, final: Decision | None) -> dict[s
         "previous_id": str(approval.previous_id) if approval.previous_id else None,
         "review_url": absolute_url("inbox_detail", approval.pk),
         "created_at": iso_z(approval.created_at),
+        "escalated": approval.escalated,
+        "escalated_at": iso_z(approval.escalated_at),
     }
 
 
@@ -58,4 +60,5 @@ def request_detail_data(
     return {
         **request_data(approval, final=final),
         "decisions": [decision_data(decision) for decision in decisions],
+        "payload": approval.payload,
     }

@@ -71,6 +71,8 @@ TIMELINE_VERBS = {
     "changes_requested": "Changes requested",
     "expired": "Expired",
     "cancelled": "Cancelled",
+    "standing_approval_created": "Remembered",
+    "standing_approval_revoked": "Standing approval revoked",
 }
 
 

@@ -25,6 +25,7 @@ from approvals.formats import visible_fields
 from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
 from approvals.inbox.presenters import dress, due_label, revision_diff, timeline
+from approvals.inbox.remember import remember_context
 from approvals.inbox.selectors import (
     VIEWS,
     approval_options,
@@ -40,6 +41,7 @@ from approvals.inbox.selectors import (
 from approvals.models import ApprovalRequest, Decision
 from approvals.services import approval_claim, approval_decide, approval_release
 from approvals.services.approvals import is_requester
+from approvals.services.standing import approval_decide_and_remember
 
 # --- context builders ----------------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ def _detail_context(
         "timeline": timeline(entries),
         "diff": revision_diff(approval),
         "recent": recent_policy_decisions(approval, group_ids=group_ids),
+        "remember": remember_context(approval, options, form) if can_decide else None,
         "list_query": request.GET.urlencode(),
         "view": request.POST.get("view") or request.GET.get("view") or "todo",
     }
@@ -212,15 +215,25 @@ def inbox_decide(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     if not form.is_valid():
         return _render_detail(request, approval, group_ids, status=422, form=form)
     try:
-        decision = approval_decide(
-            approval=approval,
-            reviewer=request.user,
-            option=form.chosen.key,
-            comment=form.cleaned_data["comment"],
-            value=form.cleaned_data["value"],
-            payload_edits=form.cleaned_data["payload_edits"] or None,
-            channel=Decision.Channel.WEB,
-        )
+        if form.chosen.remember:
+            decision, _ = approval_decide_and_remember(
+                approval=approval,
+                reviewer=request.user,
+                option=form.chosen.key,
+                fields=request.POST.getlist("remember_fields"),
+                duration=request.POST.get("remember_for", ""),
+                comment=form.cleaned_data["comment"],
+            )
+        else:
+            decision = approval_decide(
+                approval=approval,
+                reviewer=request.user,
+                option=form.chosen.key,
+                comment=form.cleaned_data["comment"],
+                value=form.cleaned_data["value"],
+                payload_edits=form.cleaned_data["payload_edits"] or None,
+                channel=Decision.Channel.WEB,
+            )
     except ApprovalError as exc:
         approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
         return _render_detail(

@@ -41,6 +41,7 @@ from approvals.services.outbox import outbox_enqueue
 from approvals.services.policies import policy_specs
 from approvals.sla.clock import add_working_minutes, reminder_times
 from approvals.slack.hooks import slack_after_commit
+from approvals.standing.selectors import policy_standing_specs
 from approvals.workload.assignment import choose_assignment
 
 Status = ApprovalRequest.Status
@@ -341,8 +342,11 @@ def _submit(
             "Only a request whose changes were requested can be resubmitted.", field="previous_id"
         )
     specs = policy_specs(policy)
-    result = routing.route(specs.rules, specs.stages, payload)
     now = timezone.now()
+    # Standing approvals ("approve and remember") are matched only after the rules chose a
+    # person (approvals/routing.py); the auto decision then names the one that matched.
+    standing = policy_standing_specs(policy=policy, at=now)
+    result = routing.route(specs.rules, specs.stages, payload, standing=standing, at=now)
     approval = ApprovalRequest(
         policy=policy,
         policy_version=policy.version,
@@ -388,7 +392,17 @@ def _submit(
             action="routed",
             actor="policy",
             approval=approval,
-            data={"route": approval.route, "rule": result.rule, "reason": result.reason},
+            data={
+                "route": approval.route,
+                "rule": result.rule,
+                "reason": result.reason,
+                # Using a standing approval is on the audit trail (docs/agents.md).
+                **(
+                    {"standing_approval": result.standing_approval}
+                    if result.standing_approval
+                    else {}
+                ),
+            },
         ),
     ]
     if result.is_auto:

@@ -38,10 +38,11 @@ def event_body(
         "decided_at": iso_z(decision.decided_at) if decision else None,
         "payload_changes": decision.payload_changes if decision else {},
         "payload": approval.payload,
+        "escalated": approval.escalated,
+        "escalated_at": iso_z(approval.escalated_at),
     }
     if event_type == "request.escalated":
         data["assigned_group"] = approval.assigned_group.slug if approval.assigned_group else None
-        data["escalated_at"] = iso_z(approval.escalated_at)
     return {"type": event_type, "timestamp": iso_z(at), "data": data}
 
 

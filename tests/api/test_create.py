@@ -61,6 +61,8 @@ def test_it_creates_a_human_request_with_the_contract_shape(
         "previous_id": None,
         "review_url": f"http://127.0.0.1:8000/inbox/{approval.pk}/",
         "created_at": data["created_at"],
+        "escalated": False,
+        "escalated_at": None,
     }
     assert data["due_at"].endswith("Z") and data["created_at"].endswith("Z")
     assert approval.requested_by == "zendesk" and approval.summary == body["summary"]

@@ -14,7 +14,15 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from approvals.models import ApiToken, ApprovalRequest, Decision, Membership, Policy, ReviewerGroup
+from approvals.models import (
+    ApiToken,
+    ApprovalRequest,
+    Decision,
+    Membership,
+    Policy,
+    ReviewerGroup,
+    StandingApproval,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["install_playbook", "add_reviewer", "seed_demo", "create_api_token"]
@@ -80,7 +88,7 @@ def test_bad_input_exits_non_zero_with_one_line(
 @pytest.mark.django_db
 def test_install_playbook_reports_installed_then_unchanged() -> None:
     assert run("install_playbook", "refund-approval") == "refund-approval: installed (version 1)\n"
-    assert run("install_playbook", "--all").count("installed") == 4
+    assert run("install_playbook", "--all").count("installed") == 5
     assert "refund-approval: unchanged (version 1)" in run("install_playbook", "--all")
 
 
@@ -143,7 +151,9 @@ def test_seed_demo_is_idempotent() -> None:
         get_user_model().objects.count(),
         [policy.version for policy in Policy.objects.all()],
     )
-    assert counts[0] == 25 and ReviewerGroup.objects.count() == 6
+    # The 25 samples, and one Bash call a supervisor approved and remembered.
+    assert counts[0] == 26 and ReviewerGroup.objects.count() == 7
+    assert StandingApproval.objects.filter(conditions={"tool_name": "Bash"}).count() == 1
     assert ApprovalRequest.objects.filter(route="auto").exists()
     assert Decision.objects.filter(channel="web").exists()
     second = run("seed_demo", "--requests", "25")

@@ -16,6 +16,7 @@ from playbooks.installer import install_all, install_playbook, playbook_slugs
 pytestmark = pytest.mark.django_db
 
 CONTRACT_GROUPS = {
+    "agent-supervisors": "pull",
     "support-leads": "round_robin",
     "marketing-reviewers": "pull",
     "revops": "pull",
@@ -51,6 +52,7 @@ def _snapshot(policy: Policy) -> tuple[Any, ...]:
 def test_every_playbook_of_the_contract_installs() -> None:
     policies = install_all()
     assert [policy.slug for policy in policies] == [
+        "agent-tool-use",
         "ai-outbound-review",
         "contract-clause-review",
         "data-sync-conflict",
@@ -108,6 +110,15 @@ def test_an_unknown_playbook_is_refused() -> None:
     ("slug", "payload", "route", "status", "groups"),
     [
         ("refund-approval", {"amount": 20}, "auto", "approved", []),
+        ("agent-tool-use", {"tool_name": "Read", "input": {}}, "auto", "approved", []),
+        ("agent-tool-use", {"tool_name": "WebSearch", "input": {}}, "auto", "approved", []),
+        (
+            "agent-tool-use",
+            {"tool_name": "Bash", "input": {"command": "ls"}},
+            "human",
+            "pending",
+            ["agent-supervisors"],
+        ),
         ("refund-approval", {"amount": 120}, "human", "pending", ["support-leads"]),
         ("ai-outbound-review", {"draft": "Hi!"}, "human", "pending", ["marketing-reviewers"]),
         (

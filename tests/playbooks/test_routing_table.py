@@ -154,6 +154,7 @@ OPTIONS = {
     ],
 }
 STRATEGIES = {
+    "agent-supervisors": "pull",
     "support-leads": "round_robin",
     "marketing-reviewers": "pull",
     "revops": "pull",
