@@ -927,8 +927,6 @@ class StandingApproval(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.target}"
-
         shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(self.conditions.items()))
         return f"Standing approval #{self.pk} ({shown})"
 

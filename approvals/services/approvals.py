@@ -344,8 +344,13 @@ def _submit(
     specs = policy_specs(policy)
     now = timezone.now()
     # Standing approvals ("approve and remember") are matched only after the rules chose a
-    # person (approvals/routing.py); the auto decision then names the one that matched.
-    standing = policy_standing_specs(policy=policy, at=now)
+    # person (approvals/routing.py); the auto decision then names the one that matched. They
+    # apply while the policy offers a remember option, so other policies skip the query.
+    standing = (
+        policy_standing_specs(policy=policy, at=now)
+        if any(option.remember for option in specs.options.values())
+        else []
+    )
     result = routing.route(specs.rules, specs.stages, payload, standing=standing, at=now)
     approval = ApprovalRequest(
         policy=policy,
