@@ -65,7 +65,9 @@ def _assert_chain_complete() -> None:
     total = AuditEntry.objects.count()
     assert result.unsealed == 0 and unsealed_count() == 0
     assert result.entries == total
-    seqs = sorted(AuditEntry.objects.values_list("seq", flat=True))
+    seqs = sorted(
+        seq for seq in AuditEntry.objects.values_list("seq", flat=True) if seq is not None
+    )
     assert seqs == list(range(1, total + 1))  # gap-free, none twice
     assert sealed_head().seq == total
     assert not Decision.objects.filter(entry_hash="").exists()
@@ -98,7 +100,7 @@ def test_concurrent_intakes_and_decisions_leave_every_entry_sealed_once(
     def decide(n: int) -> None:
         for approval in targets[n::8]:  # 100 decisions over 8 threads
             approval_decide(
-                approval=approval, reviewer=users[approval.assignee_id], option="approve"
+                approval=approval, reviewer=users[approval.assignee_id or 0], option="approve"
             )
 
     _in_threads(8, decide)

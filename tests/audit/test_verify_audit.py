@@ -78,6 +78,7 @@ def test_it_notices_a_deleted_entry_in_the_middle(
     raw_sql("DELETE FROM approvals_auditentry WHERE id = %s", [entry.pk])
     code, message = _verify()
     assert code == 1
+    assert entry.seq is not None
     assert f"entry #{entry.seq + 1} " in message
     assert f"expected entry #{entry.seq} here" in message
 
