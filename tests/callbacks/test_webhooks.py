@@ -242,5 +242,7 @@ def test_one_attempt_costs_a_fixed_number_of_queries(
     for _ in range(10):
         approval = submit(callback_url=receiver.url)
         approval_decide(approval=approval, reviewer=reviewer, option="approve")
-    with django_assert_max_num_queries(10 * 16):
+    # Per attempt: claim, load, sign, record the attempt, mark delivered with its audit entry
+    # (sealed inline in tests) and the HubSpot-kind lookup; a fixed number, not growing with N.
+    with django_assert_max_num_queries(10 * 18):
         assert webhooks.deliver_due() == 10
