@@ -179,4 +179,5 @@ def test_its_queries_stay_flat_however_much_work_waits(
         submit()
     with CaptureQueriesContext(connection) as fifty_waiting:
         assert distribute() == 0
-    assert len(fifty_waiting) == len(one_waiting) <= 15
+    # Flat in the waiting work; the constant includes the lock-free member pick per group.
+    assert len(fifty_waiting) == len(one_waiting) <= 20
