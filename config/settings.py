@@ -118,6 +118,16 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache: rate limits, lockouts and throttles must hold across every worker and machine ----
+# Redis in production (CACHE_URL=redis://host:6379/1); by default a file cache beside the
+# SQLite database, which the demo's web server and workers share (docs/operations.md).
+CACHE_URL = envstr("CACHE_URL", f"filecache://{BASE_DIR / '.cache'}")
+try:
+    CACHES = {"default": _env.cache_url_config(CACHE_URL)}
+except Exception as exc:  # environ raises several types for a malformed URL
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} is not a cache URL: {exc}") from exc
+CACHES["default"]["KEY_PREFIX"] = envstr("CACHE_KEY_PREFIX", "checkpoint")
+
 # --- Auth (django-allauth, email + password, TOTP and recovery codes) -----------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -44,6 +44,14 @@ requires_broker = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate limits and lockouts live in the shared cache; no test inherits another's counts."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _notices_right_away(settings: Any) -> None:
     """Every notice is its own email unless a test turns batching on (tests/notifications)."""
     settings.NOTIFY_BATCH_MINUTES = 0
