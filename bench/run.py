@@ -235,6 +235,9 @@ def bench_env(*, db_url: str, broker_url: str, port: int) -> dict[str, str]:
             "CSRF_COOKIE_SECURE": "0",
             "SECURE_HSTS_SECONDS": "0",
             "CELERY_BROKER_URL": broker_url,
+            # Production keeps rate limits and the sealer's kick window in Redis; without Redis
+            # the default file cache stands in.
+            **({"CACHE_URL": broker_url} if broker_url.startswith("redis") else {}),
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CALLBACK_ALLOW_PRIVATE_NETWORKS": "1",  # the receiver is on 127.0.0.1
             "EMAIL_URL": "dummymail://",

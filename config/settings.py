@@ -265,6 +265,9 @@ FATIGUE_LOOKBACK_HOURS = envint("FATIGUE_LOOKBACK_HOURS", 24)
 # Seal audit entries inside the service's transaction instead of after commit. Default: yes on
 # SQLite (writers queue anyway) and under the test suite, so tests read a sealed chain right
 # after a service; no on PostgreSQL (docs/architecture.md "The audit chain: sealed after commit").
+# After commit, a sealer run is queued at most once per window and runs when it closes: the
+# sealing lag is about one window (docs/performance.md "One broker message per write").
+AUDIT_SEAL_WINDOW_SECONDS = envint("AUDIT_SEAL_WINDOW_SECONDS", 1)
 AUDIT_SEAL_INLINE = envbool("AUDIT_SEAL_INLINE", not IS_POSTGRES or TESTING)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # the API enforces its own 256 KiB limit with a 413
 

@@ -34,3 +34,33 @@ def enqueue_after_commit(task_name: TaskName, *args: Any) -> None:
             log.warning("could not enqueue %s%r", task_name, args, exc_info=True)
 
     transaction.on_commit(send)
+
+
+def kick_after_commit(task_name: TaskName, *, window: int) -> None:
+    """Queue the argument-less catch-up task `task_name` at most once per `window` seconds.
+
+    For tasks that act on everything waiting (the audit sealer): the first commit of a window
+    claims it in the shared cache (one SET NX) and queues the task to run when the window
+    closes, so that one run takes in every commit of the window; the other commits of the
+    window queue nothing. Without a cache answer it queues the task anyway. Beat runs the same
+    task as the safety net (docs/performance.md "One broker message per write").
+    """
+
+    def send() -> None:
+        from django.core.cache import cache
+
+        from approvals import tasks
+
+        try:
+            first = cache.add(f"kick:{task_name}", 1, timeout=window)
+        except Exception:
+            log.warning("cache unavailable, kicking %s without debounce", task_name, exc_info=True)
+            first = True
+        if not first:
+            return
+        try:
+            getattr(tasks, task_name).apply_async(countdown=window)
+        except Exception:
+            log.warning("could not enqueue %s", task_name, exc_info=True)
+
+    transaction.on_commit(send)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from approvals.audit.chain import GENESIS_HASH, compute_entry_hash, decision_fingerprint
 from approvals.models import ApprovalRequest, AuditChainHead, AuditEntry, Decision
-from approvals.services.after_commit import enqueue_after_commit
+from approvals.services.after_commit import kick_after_commit
 
 # pg_advisory_xact_lock key of the sealer ("ckpt" in ASCII): one sealer at a time.
 SEAL_LOCK_KEY = 0x636B7074
@@ -79,7 +79,8 @@ def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
             if draft.decision is not None:
                 draft.decision.entry_hash = row.entry_hash
     else:
-        enqueue_after_commit("seal_audit")  # beat's seal_audit catches a lost kick
+        # One sealer run per window takes in every commit of it; beat catches a lost kick.
+        kick_after_commit("seal_audit", window=settings.AUDIT_SEAL_WINDOW_SECONDS)
     return rows
 
 
