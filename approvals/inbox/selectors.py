@@ -33,6 +33,7 @@ from approvals.models import (
     Policy,
     ReviewerGroup,
 )
+from approvals.services.policies import policy_specs
 
 Status = ApprovalRequest.Status
 
@@ -357,7 +358,9 @@ def next_for_reviewer(
 
 
 def approval_options(approval: ApprovalRequest) -> list[DecisionOption]:
-    return list(DecisionOption.objects.filter(policy_id=approval.policy_id).order_by("position"))
+    """The policy's options in order, from the per-version specs cache (no query once warm)."""
+    options = policy_specs(approval.policy).options.values()
+    return sorted(options, key=lambda option: (option.position, option.pk))
 
 
 def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
