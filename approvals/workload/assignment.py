@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest, Membership, ReviewerGroup, ReviewerProfile
@@ -111,13 +113,18 @@ def _pick(group: ReviewerGroup, members: list[Membership]) -> Membership:
 # group lock"). The filters are those of `available_memberships`; the order that of `_pick`.
 # On PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent intakes to one group
 # take different members instead of queueing on one lock; SQLite has one writer at a time.
+# A member whose pick committed between this statement's snapshot and its lock would pass
+# PostgreSQL's re-check of the WHERE clause (the ORDER BY is not re-checked) and be picked twice
+# in a row; the unlocked self-join `s` keeps the snapshot's stamp, so such a row fails
+# `{unchanged}` on re-check and the next member in order is taken instead.
 _CLAIM_SQL = """
 UPDATE approvals_membership SET last_assigned_at = {stamp}
 WHERE id = (
     SELECT c.id FROM approvals_membership c
     JOIN auth_user u ON u.id = c.user_id
     LEFT JOIN approvals_reviewerprofile p ON p.user_id = c.user_id
-    WHERE c.group_id = %(group)s AND NOT c.away AND u.is_active
+    {snapshot}
+    WHERE c.group_id = %(group)s AND NOT c.away AND u.is_active {unchanged}
       AND NOT (p.away_from IS NOT NULL AND p.away_from <= %(at)s
                AND (p.away_until IS NULL OR p.away_until > %(at)s))
       {fatigue} {exclude} {cap}
@@ -125,6 +132,35 @@ WHERE id = (
     LIMIT 1 {lock}
 )
 RETURNING user_id, (SELECT username FROM auth_user WHERE auth_user.id = user_id)
+"""
+# Round robin on PostgreSQL takes turns from a sequence of the group's own (nextval takes no
+# lock and never hands one number out twice): turn n goes to the eligible member at position
+# (n - 1) mod k, by membership id. Concurrent intakes get consecutive turns and so different
+# members, in rotation, without waiting on each other; a member locked by an intake in flight
+# is not skipped (skipping is what made a stamp-ordered rotation drift). The stamp is written
+# only when the row is free: a concurrent pick of the same member stamps it anyway.
+_TURN_SQL = """
+WITH turn AS MATERIALIZED (SELECT nextval(%(sequence)s::regclass) AS n),
+eligible AS (
+    SELECT c.id, c.user_id, row_number() OVER (ORDER BY c.id) - 1 AS i, count(*) OVER () AS k
+    FROM approvals_membership c
+    JOIN auth_user u ON u.id = c.user_id
+    LEFT JOIN approvals_reviewerprofile p ON p.user_id = c.user_id
+    WHERE c.group_id = %(group)s AND NOT c.away AND u.is_active
+      AND NOT (p.away_from IS NOT NULL AND p.away_from <= %(at)s
+               AND (p.away_until IS NULL OR p.away_until > %(at)s))
+      {fatigue} {exclude} {cap}
+),
+chosen AS (
+    SELECT e.id, e.user_id FROM eligible e CROSS JOIN turn t WHERE e.i = (t.n - 1) %% e.k
+),
+stamped AS (
+    UPDATE approvals_membership m SET last_assigned_at = clock_timestamp()
+    WHERE m.id IN (SELECT l.id FROM approvals_membership l JOIN chosen ON chosen.id = l.id
+                   FOR UPDATE OF l SKIP LOCKED)
+    RETURNING m.id
+)
+SELECT chosen.user_id, u.username FROM chosen JOIN auth_user u ON u.id = chosen.user_id
 """
 # "Below the cap": no pending request at position cap (bounded: reads at most `cap` rows).
 _CAP_PG = """AND (COALESCE(c.wip_cap, %(default_cap)s) = 0 OR NOT EXISTS (
@@ -142,6 +178,12 @@ _CAP_SQLITE = """AND (COALESCE(c.wip_cap, %(default_cap)s) = 0 OR c.user_id NOT 
     ) held WHERE held.n >= COALESCE(c.wip_cap, %(default_cap)s)))"""
 _LOAD = """(SELECT COUNT(*) FROM approvals_approvalrequest r
             WHERE r.assignee_id = c.user_id AND r.status = 'pending'),"""
+
+
+# Tries of `claim_member` while every eligible member is locked by intakes in flight: each try
+# after the first waits for one of them to commit, so the loop is bounded by the group's size
+# times the in-flight intakes rather than by time.
+CLAIM_ATTEMPTS = 20
 
 
 def claim_member(
@@ -167,6 +209,23 @@ def claim_member(
         "default_cap": group.default_wip_cap,
     }
     params.update({f"x{i}": user_id for i, user_id in enumerate(excluded)})
+    if postgres and group.strategy == ReviewerGroup.Strategy.ROUND_ROBIN:
+        params["sequence"] = turn_sequence_name(group.pk)
+        sql = _TURN_SQL.format(
+            fatigue="" if allow_fatigued else "AND p.fatigue_flagged_at IS NULL",
+            exclude=(
+                "AND c.user_id NOT IN ({})".format(
+                    ", ".join(f"%(x{i})s" for i in range(len(excluded)))
+                )
+                if excluded
+                else ""
+            ),
+            cap=_CAP_PG,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return _user(row[0], row[1]) if row is not None else None
     sql = _CLAIM_SQL.format(
         fatigue="" if allow_fatigued else "AND p.fatigue_flagged_at IS NULL",
         exclude=(
@@ -177,11 +236,15 @@ def claim_member(
         cap=_CAP_PG if postgres else _CAP_SQLITE,
         load=_LOAD if group.strategy == ReviewerGroup.Strategy.LEAST_LOADED else "",
         lock="FOR UPDATE OF c SKIP LOCKED" if postgres else "",
+        snapshot="JOIN approvals_membership s ON s.id = c.id" if postgres else "",
+        unchanged=(
+            "AND c.last_assigned_at IS NOT DISTINCT FROM s.last_assigned_at" if postgres else ""
+        ),
         # The database's clock at the pick, so stamps follow the order of picks even when an
         # intake that started earlier commits later (round robin orders by the stamp).
         stamp="clock_timestamp()" if postgres else "%(at)s",
     )
-    for _attempt in range(3):
+    for _attempt in range(CLAIM_ATTEMPTS):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
@@ -192,10 +255,32 @@ def claim_member(
     return None
 
 
+def turn_sequence_name(group_id: int) -> str:
+    """The group's round-robin turn sequence (PostgreSQL): made with the group, dropped with it."""
+    return f"approvals_rr_turn_{int(group_id)}"
+
+
+@receiver(post_save, sender=ReviewerGroup)
+def _create_turn_sequence(instance: ReviewerGroup, created: bool, **kwargs: Any) -> None:
+    if created and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {turn_sequence_name(instance.pk)}")
+
+
+@receiver(post_delete, sender=ReviewerGroup)
+def _drop_turn_sequence(instance: ReviewerGroup, **kwargs: Any) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SEQUENCE IF EXISTS {turn_sequence_name(instance.pk)}")
+
+
 def _wait_for_a_busy_member(group: ReviewerGroup, *, at: datetime, exclude: list[int]) -> bool:
     """Nobody unlocked had room: if some eligible member is locked by an intake in flight, wait
-    for that intake to finish (and keep the member locked) so the next try sees its result.
-    Returns False when no member could take work anyway (then overflow follows)."""
+    for that intake to finish so the next try sees its result. The wait's lock is taken in a
+    savepoint and released at once (PostgreSQL releases row locks on a savepoint rollback):
+    held until commit, it would hide that member from every other intake meanwhile and round
+    robin would drift. Returns False when no member could take work (then overflow follows)."""
+    savepoint = transaction.savepoint()
     members = (
         Membership.objects.select_for_update(of=("self",))
         .filter(group=group, away=False, user__is_active=True)
@@ -204,7 +289,9 @@ def _wait_for_a_busy_member(group: ReviewerGroup, *, at: datetime, exclude: list
         .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
         .values_list("pk", flat=True)[:1]
     )
-    return bool(list(members))
+    found = bool(list(members))
+    transaction.savepoint_rollback(savepoint)
+    return found
 
 
 def _user(user_id: int, username: str) -> Any:

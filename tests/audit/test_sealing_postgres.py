@@ -90,9 +90,10 @@ def test_concurrent_intakes_and_decisions_leave_every_entry_sealed_once(
     assert ApprovalRequest.objects.count() == 200
     held = Counter(ApprovalRequest.objects.values_list("assignee_id", flat=True))
     assert set(held) == {u.pk for u in members}
-    # Round robin under concurrency: within two of even (measured 51/50/50/49 for 200 over 4;
-    # exact for sequential intake: tests/workload/test_assignment.py).
-    assert max(held.values()) - min(held.values()) <= 2, held
+    # Round robin under concurrency: within one of even (exact for sequential intake:
+    # tests/workload/test_assignment.py); a member picked by a commit after this statement's
+    # snapshot is not picked again (approvals/workload/assignment.py, `_CLAIM_SQL`).
+    assert max(held.values()) - min(held.values()) <= 1, held
 
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=held)}
     targets = list(ApprovalRequest.objects.order_by("created_at")[:100])

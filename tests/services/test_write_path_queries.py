@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 INTAKE_QUERIES = [
     "SAVEPOINT",  # approval_submit's transaction
     "SELECT",  # the stage's group (strategy, cap, business hours for the SLA)
-    "UPDATE",  # pick and stamp the member: one UPDATE … RETURNING (SKIP LOCKED on PostgreSQL)
+    # pick and stamp the member in one statement: round robin's turn (a sequence, no lock) on
+    # PostgreSQL, an UPDATE … RETURNING on SQLite (approvals/workload/assignment.py)
+    "PICK",
     "INSERT",  # the request, complete: route, stage, group, assignee, SLA
     "INSERT",  # its one history row (simple-history)
     "INSERT",  # created + routed + assigned: the intake's audit entries, one INSERT
@@ -49,7 +51,12 @@ def _statements(queries: CaptureQueriesContext) -> list[str]:
     kinds = []
     for query in queries.captured_queries:
         sql = query["sql"].lstrip().upper()
-        kinds.append("RELEASE SAVEPOINT" if sql.startswith("RELEASE") else sql.split()[0])
+        if sql.startswith("RELEASE"):
+            kinds.append("RELEASE SAVEPOINT")
+        elif sql.startswith(("WITH TURN", "UPDATE APPROVALS_MEMBERSHIP")):
+            kinds.append("PICK")
+        else:
+            kinds.append(sql.split()[0])
     return kinds
 
 
