@@ -13,6 +13,9 @@ class ApprovalsConfig(AppConfig):
         # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py).
         from approvals.admin import delivery, inbound, policies, standing  # noqa: F401
 
+        # Deploy checks register themselves on import (docs/security.md).
+        from approvals import checks  # noqa: F401
+
 
 class CheckpointAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with Checkpoint's site as `admin.site`."""
