@@ -10,11 +10,10 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py).
-        from approvals.admin import delivery, inbound, policies, standing  # noqa: F401
-
-        # Deploy checks register themselves on import (docs/security.md).
+        # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py), and
+        # the deploy checks (docs/security.md "Deploy checks").
         from approvals import checks  # noqa: F401
+        from approvals.admin import delivery, inbound, policies, standing  # noqa: F401
 
 
 class CheckpointAdminConfig(admin_apps.AdminConfig):

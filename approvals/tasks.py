@@ -50,9 +50,7 @@ def export_audit_checkpoint() -> int:
     """Sign the sealed head and write it outside the database (docs/security.md); returns the
     checkpoint's sequence number, 0 when there is nothing to do or it cannot be done (logged)."""
     if not (settings.AUDIT_SIGNING_KEY_ID and settings.AUDIT_CHECKPOINT_URL):
-        logger.warning(
-            "audit checkpoints are off: set AUDIT_SIGNING_KEY and AUDIT_CHECKPOINT_URL"
-        )
+        logger.warning("audit checkpoints are off: set AUDIT_SIGNING_KEY and AUDIT_CHECKPOINT_URL")
         return 0
     try:
         exported = export_checkpoint()

@@ -125,7 +125,10 @@ def test_without_a_key_nothing_is_signed(
     settings.AUDIT_SIGNING_KEY_ID = ""
     code, message = _run("audit_checkpoint")
     assert code == 1
-    assert message == "No checkpoint written: AUDIT_SIGNING_KEY is not set: checkpoints cannot be signed"
+    assert (
+        message
+        == "No checkpoint written: AUDIT_SIGNING_KEY is not set: checkpoints cannot be signed"
+    )
     assert export_audit_checkpoint() == 0
     assert not checkpoints_dir.exists()
 
