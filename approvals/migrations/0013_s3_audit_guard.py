@@ -3,16 +3,18 @@
 On PostgreSQL:
 
 1. `BEFORE TRUNCATE` triggers on the audit entry, decision and chain head tables refuse
-   TRUNCATE for every role but a superuser (a superuser can switch any trigger off anyway;
-   test runs flush their tables by TRUNCATE as one). A role given `GRANT ALL` can no longer
-   empty the trail in one statement; TRUNCATE ... CASCADE from the request table is refused too.
+   TRUNCATE, to every role: a role given `GRANT ALL` (or the owner, or a superuser typing it)
+   can no longer empty the trail in one statement; TRUNCATE ... CASCADE from the request table
+   is refused too. Only a superuser can get past them without altering the tables, with
+   `session_replication_role = replica`: `manage.py flush --noinput` (and so the test runner)
+   does that (approvals/management/commands/flush.py).
 2. The chain head (approvals_auditchainhead, id 1) only moves forward, and only onto a sealed
    entry: an UPDATE must keep id 1, raise `seq` (or leave the row as it is), and name a sealed
    entry whose `seq` and `entry_hash` are the new values. An INSERT (the sealer recreates a
    missing row) must point at such an entry or at the genesis (0, 64 zeros). DELETE is refused.
    The error is SQLSTATE 23001 (restrict_violation), raised by Django as IntegrityError.
 
-The table owner can still disable these triggers, and a superuser can bypass them: the signed
+The table owner can still disable these triggers, and a superuser bypass them: the signed
 checkpoints kept outside the database (approvals/audit/checkpoints.py) are what catch that.
 """
 
@@ -26,9 +28,6 @@ FORWARD_SQL = """
 CREATE OR REPLACE FUNCTION checkpoint_audit_no_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF current_setting('is_superuser') = 'on' THEN
-        RETURN NULL;
-    END IF;
     RAISE EXCEPTION '% is append-only: TRUNCATE refused', TG_TABLE_NAME
         USING ERRCODE = 'restrict_violation';
 END

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from approvals.audit.sealing import sealed_head
@@ -61,6 +62,13 @@ def _refused(sql: str, params: list[Any] | None = None) -> str:
         _execute(sql, params)
     _execute("SET CONSTRAINTS ALL DEFERRED")
     return str(caught.value)
+
+
+@pytest.mark.parametrize("table", GUARDED)
+def test_truncate_is_refused(decided: Decision, table: str) -> None:
+    # The suite's connection: the tables' owner, a superuser.
+    assert f"{table} is append-only: TRUNCATE refused" in _refused(f"TRUNCATE {table} CASCADE")
+    assert Decision.objects.filter(pk=decided.pk).exists()
 
 
 @pytest.mark.parametrize("table", GUARDED)
@@ -177,3 +185,23 @@ def test_the_deploy_check_warns_when_the_app_owns_the_audit_table(db: Any) -> No
     (warning,) = check_database_role()
     assert warning.id == "checkpoint.W004"
     assert "could disable the audit triggers" in warning.msg
+
+
+def test_flush_without_a_prompt_empties_the_trail_as_a_superuser(decided: Decision) -> None:
+    _execute("SET CONSTRAINTS ALL IMMEDIATE")
+    call_command("flush", interactive=False, verbosity=0)
+    assert not AuditEntry.objects.exists() and not Decision.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone() == ("origin",)  # the triggers are back on
+
+
+def test_flush_is_refused_to_anyone_else(decided: Decision, granted_all: str) -> None:
+    _execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with (
+        pytest.raises(CommandError, match="flush needs a superuser") as caught,
+        transaction.atomic(),
+    ):
+        call_command("flush", interactive=False, verbosity=0)
+    assert "\n" not in str(caught.value)
+    assert Decision.objects.filter(pk=decided.pk).exists()
