@@ -73,7 +73,7 @@ def check_database_role(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     except DatabaseError as exc:
         return [
             Warning(
-                f"Could not check the database role: {exc}".strip(),
+                " ".join(f"Could not check the database role: {exc}".split()),
                 hint="Run the deploy check where the database is reachable.",
                 id="checkpoint.W005",
             )

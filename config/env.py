@@ -76,7 +76,10 @@ def envsigningkeys(current: str, retired: str) -> tuple[str, dict[str, bytes]]:
     keys: dict[str, bytes] = {}
     for raw in envlist(retired, []):
         key_id, secret = _signing_key(retired, raw)
-        keys[key_id] = secret
+        if keys.setdefault(key_id, secret) != secret:
+            raise ImproperlyConfigured(
+                f"{retired} holds two different secrets under the key id {key_id!r}."
+            )
     raw_current = os.environ.get(current, "").strip()
     if not raw_current:
         return "", keys

@@ -58,6 +58,7 @@ def test_it_fails_without_a_checkpoint_store(production: dict[str, str]) -> None
         ("AUDIT_SIGNING_KEY", "2026-12:short", "is shorter than 32 characters"),
         ("AUDIT_SIGNING_KEY", "bad id:" + "x" * 40, "must be '<key id>:<secret>'"),
         ("AUDIT_VERIFY_KEYS", "old:short", "AUDIT_VERIFY_KEYS: the secret of key 'old'"),
+        ("AUDIT_VERIFY_KEYS", f"a:{'x' * 40},a:{'y' * 40}", "two different secrets under"),
         ("AUDIT_CHECKPOINT_URL", "s3://bucket/prefix", "is not supported: use file:///"),
         ("AUDIT_CHECKPOINT_URL", "relative/dir", "is not supported: use file:///"),
     ],
@@ -85,3 +86,11 @@ def test_it_fails_when_the_app_connects_as_the_table_owner() -> None:
     code, output = _deploy_check(**{**PRODUCTION, "DATABASE_URL": url})
     assert code != 0
     assert "(checkpoint.W004) The application connects to PostgreSQL as a superuser" in output
+
+
+def test_it_warns_when_it_cannot_reach_postgresql_to_check_the_role() -> None:
+    # Port 9 on 127.0.0.1: nothing listens, the connection is refused at once.
+    env = {**PRODUCTION, "DATABASE_URL": "postgres://checkpoint_app@127.0.0.1:9/checkpoint"}
+    code, output = _deploy_check(**env)
+    assert code != 0
+    assert "(checkpoint.W005) Could not check the database role:" in output
