@@ -10,7 +10,9 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py).
+        # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py), and
+        # the deploy checks (docs/security.md "Deploy checks").
+        from approvals import checks  # noqa: F401
         from approvals.admin import delivery, inbound, policies, standing  # noqa: F401
 
 

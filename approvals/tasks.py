@@ -9,9 +9,13 @@ Notification and is sent again by the next run of the same notice.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 
 from approvals.api.idempotency import purge_expired
+from approvals.audit.checkpoints import CheckpointError, export_checkpoint
 from approvals.callbacks.delivery import deliver_due, deliver_one
 from approvals.notifications.email import notify, send_batch, send_digests, send_due_batches
 from approvals.services.audit import audit_seal
@@ -19,6 +23,8 @@ from approvals.sla.sweep import sweep_due
 from approvals.slack import delivery as slack_delivery
 from approvals.workload.distribution import distribute
 from approvals.workload.fatigue import flag_fatigued_reviewers
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="approvals.tasks.deliver_webhooks")
@@ -37,6 +43,21 @@ def deliver_event(event_id: str) -> bool:
 def seal_audit() -> int:
     """Chain the committed audit entries not yet sealed (kicked on commit; beat runs it too)."""
     return audit_seal()
+
+
+@shared_task(name="approvals.tasks.export_audit_checkpoint")
+def export_audit_checkpoint() -> int:
+    """Sign the sealed head and write it outside the database (docs/security.md); returns the
+    checkpoint's sequence number, 0 when there is nothing to do or it cannot be done (logged)."""
+    if not (settings.AUDIT_SIGNING_KEY_ID and settings.AUDIT_CHECKPOINT_URL):
+        logger.warning("audit checkpoints are off: set AUDIT_SIGNING_KEY and AUDIT_CHECKPOINT_URL")
+        return 0
+    try:
+        exported = export_checkpoint()
+    except (CheckpointError, OSError) as exc:
+        logger.error("audit checkpoint not written: %s", exc)
+        return 0
+    return exported.checkpoint.seq if exported else 0
 
 
 @shared_task(name="approvals.tasks.notify_approval")

@@ -43,6 +43,12 @@ app.conf.beat_schedule = {
         "task": "approvals.tasks.seal_audit",
         "schedule": _seconds("SEAL_INTERVAL_SECONDS", 5.0),
     },
+    # A signed checkpoint of the sealed head, written outside the database to
+    # AUDIT_CHECKPOINT_URL (docs/security.md "The audit trail"); one file per head position.
+    "export-audit-checkpoint": {
+        "task": "approvals.tasks.export_audit_checkpoint",
+        "schedule": _seconds("CHECKPOINT_INTERVAL_SECONDS", 600.0),
+    },
     # Round-robin / least-loaded assignment of waiting work, and re-routing away members' work.
     "distribute-work": {
         "task": "approvals.tasks.distribute_work",

@@ -13,7 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import envbool, envint, envlist, envstr
+from config.env import envbool, envfileurl, envint, envlist, envsigningkeys, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -269,6 +269,12 @@ FATIGUE_LOOKBACK_HOURS = envint("FATIGUE_LOOKBACK_HOURS", 24)
 # sealing lag is about one window (docs/performance.md "One broker message per write").
 AUDIT_SEAL_WINDOW_SECONDS = envint("AUDIT_SEAL_WINDOW_SECONDS", 1)
 AUDIT_SEAL_INLINE = envbool("AUDIT_SEAL_INLINE", not IS_POSTGRES or TESTING)
+# Signed checkpoints of the audit chain, kept outside the database (docs/security.md "The audit
+# trail"). AUDIT_SIGNING_KEY is "<key id>:<secret>" (HMAC-SHA256, secret of 32+ characters);
+# AUDIT_VERIFY_KEYS lists retired keys, comma-separated in the same form, that verification
+# still accepts. AUDIT_CHECKPOINT_URL is where beat writes them: file:///an/absolute/dir.
+AUDIT_SIGNING_KEY_ID, AUDIT_VERIFY_KEYS = envsigningkeys("AUDIT_SIGNING_KEY", "AUDIT_VERIFY_KEYS")
+AUDIT_CHECKPOINT_URL = envfileurl("AUDIT_CHECKPOINT_URL")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # the API enforces its own 256 KiB limit with a 413
 
 # --- Security ---------------------------------------------------------------------------------

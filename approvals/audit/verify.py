@@ -8,6 +8,7 @@ commit").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from approvals.audit.chain import GENESIS_HASH, compute_entry_hash, decision_fingerprint
@@ -26,8 +27,11 @@ class Broken:
     approval_id: str | None
     decision_id: int | None
     reason: str
+    where: str = ""  # names the place when it is not one entry ("the head", "checkpoint #9")
 
     def describe(self) -> str:
+        if self.where:
+            return f"{self.where}: {self.reason}"
         parts = [f"entry #{self.seq}" if self.seq is not None else "no entry"]
         if self.action:
             parts.append(f"action={self.action}")
@@ -101,8 +105,18 @@ def _entry_problem(entry: AuditEntry, *, expected_seq: int, expected_prev: str) 
     return _check_decision(entry)
 
 
-def audit_verify(*, page_size: int = PAGE_SIZE) -> VerifyResult:
+def audit_verify(
+    *,
+    page_size: int = PAGE_SIZE,
+    anchors: Mapping[int, str] | None = None,
+    expect_head: str | None = None,
+) -> VerifyResult:
     """Re-compute the chain and compare each decided entry with its live Decision row.
+
+    `anchors` maps sequence numbers to the hashes that signed checkpoints vouch for (already
+    checked for their signatures, approvals/audit/checkpoints.py): the entry at each must have
+    that hash, and the chain must be long enough to reach every one. `expect_head` is a hash
+    the head must equal (one an operator noted down earlier).
 
     Steps: walk sealed entries by seq (keyset pages, the decision joined in); each must follow the
     previous one (seq + 1, prev_hash = the previous entry_hash), hash to its entry_hash, and —
@@ -123,6 +137,14 @@ def audit_verify(*, page_size: int = PAGE_SIZE) -> VerifyResult:
             if problem:
                 broken = _entry_broken(entry, problem)
                 return VerifyResult(entries, decisions, prev, broken, waiting)
+            signed = (anchors or {}).get(entries + 1)
+            if signed is not None and signed != entry.entry_hash:
+                reason = (
+                    f"the chain no longer reaches the signed checkpoint at #{entries + 1}: "
+                    f"the checkpoint says {signed[:16]}…, the entry hashes to "
+                    f"{entry.entry_hash[:16]}…"
+                )
+                return VerifyResult(entries, decisions, prev, _entry_broken(entry, reason), waiting)
             entries += 1
             decisions += entry.decision_id is not None
             prev = entry.entry_hash
@@ -137,6 +159,18 @@ def audit_verify(*, page_size: int = PAGE_SIZE) -> VerifyResult:
             "entries are missing at the end or were added outside the chain"
         )
         broken = Broken(head_seq, "", None, None, reason)
+        return VerifyResult(entries, decisions, prev, broken, waiting)
+    beyond = max((seq for seq in anchors or {} if seq > entries), default=None)
+    if beyond is not None:
+        reason = (
+            f"the chain ends at #{entries}, short of it: entries were removed or the chain was "
+            "rewound"
+        )
+        broken = Broken(None, "", None, None, reason, where=f"signed checkpoint #{beyond}")
+        return VerifyResult(entries, decisions, prev, broken, waiting)
+    if expect_head is not None and expect_head != head_hash:
+        reason = f"it is #{head_seq} {head_hash}, expected {expect_head}"
+        broken = Broken(None, "", None, None, reason, where="the head")
         return VerifyResult(entries, decisions, prev, broken, waiting)
     orphan = (
         Decision.objects.filter(audit_entry__isnull=True)

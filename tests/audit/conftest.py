@@ -51,11 +51,14 @@ def decided_history(
     return [auto, approved, rejected]
 
 
+AUDIT_TABLES = ("approvals_decision", "approvals_auditentry", "approvals_auditchainhead")
+
+
 @pytest.fixture
 def raw_sql() -> Callable[..., None]:
     """Run SQL the way a person with database access would, around the app's services.
 
-    On PostgreSQL the append-only triggers are disabled first, as the tables' owner could;
+    On PostgreSQL the append-only and head triggers are disabled first, as the tables' owner could;
     the test's transaction rolls the ALTERs back with everything else.
     """
 
@@ -64,12 +67,12 @@ def raw_sql() -> Callable[..., None]:
             if connection.vendor == "postgresql":
                 # ALTER TABLE needs the deferred foreign-key checks settled first.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute("ALTER TABLE approvals_decision DISABLE TRIGGER USER")
-                cursor.execute("ALTER TABLE approvals_auditentry DISABLE TRIGGER USER")
+                for table in AUDIT_TABLES:
+                    cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             cursor.execute(sql, params)
             if connection.vendor == "postgresql":
-                cursor.execute("ALTER TABLE approvals_decision ENABLE TRIGGER USER")
-                cursor.execute("ALTER TABLE approvals_auditentry ENABLE TRIGGER USER")
+                for table in AUDIT_TABLES:
+                    cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     return run
