@@ -101,6 +101,6 @@ def remove_guards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("approvals", "0010_standing_approvals")]
+    dependencies = [("approvals", "0011_round_robin_turns")]
 
     operations = [migrations.RunPython(add_guards, remove_guards)]
