@@ -99,11 +99,12 @@ def non_public_reason(address: IPAddress) -> str | None:
     IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses are judged by the IPv4
     address inside, since that is where the packet ends up.
     """
-    if isinstance(address, ipaddress.IPv6Address):
-        if address in _IPV4_MAPPED or address in _NAT64:
-            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-            reason = non_public_reason(inner)
-            return None if reason is None else f"{reason}, embedded as {inner}"
+    if isinstance(address, ipaddress.IPv6Address) and (
+        address in _IPV4_MAPPED or address in _NAT64
+    ):
+        inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        reason = non_public_reason(inner)
+        return None if reason is None else f"{reason}, embedded as {inner}"
     for network, name in _SPECIAL:
         if address.version == network.version and address in network:
             return f"{network}, {name}"
