@@ -20,7 +20,6 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from approvals.fields import EncryptedTextField
-
 from approvals.ids import uuid7
 
 

@@ -49,7 +49,7 @@ if not FIELD_ENCRYPTION_KEYS:
     if PRODUCTION:
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEYS is not set. Production (DEBUG off) encrypts webhook and TOTP "
-            "secrets with it; make a key with: python -c \"from cryptography.fernet import "
+            'secrets with it; make a key with: python -c "from cryptography.fernet import '
             'Fernet; print(Fernet.generate_key().decode())"'
         )
     FIELD_ENCRYPTION_KEYS = [derived_key(SECRET_KEY)]
@@ -173,7 +173,9 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Checkpoint"
-MFA_ADAPTER = "approvals.adapters.MFAAdapter"  # TOTP secrets encrypted at rest (approvals/crypto.py)
+MFA_ADAPTER = (
+    "approvals.adapters.MFAAdapter"  # TOTP secrets encrypted at rest (approvals/crypto.py)
+)
 
 # --- i18n / time --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
