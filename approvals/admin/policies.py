@@ -173,8 +173,14 @@ class PolicyAdmin(SimpleHistoryAdmin):
     readonly_fields = ["version", "created_at", "updated_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [PolicyRuleInline, PolicyStageInline, DecisionOptionInline]
-    # Callback URLs are https in production; a scheme-less entry should not become http.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Callback URLs are https in production; a scheme-less entry should not become http. A plain
+    # input: the admin's URL widget would show a refused URL as "Currently:" and as a link.
+    formfield_overrides = {
+        models.URLField: {
+            "assume_scheme": "https",
+            "widget": forms.URLInput(attrs={"class": "vURLField"}),
+        }
+    }
     fieldsets = [
         (None, {"fields": ["name", "slug", "version", "is_active", "summary"]}),
         ("Payload", {"fields": ["payload_schema", "visible_fields", "editable_fields"]}),
