@@ -24,6 +24,9 @@ install: $(UV)
 	$(UV) sync --locked --python $(PYTHON)
 
 demo: export DEBUG := 1
+# The demo's published SECRET_KEY (and the field encryption key derived from it) only here and
+# in `make manage`: without CHECKPOINT_DEMO=1, DEBUG=1 alone needs a SECRET_KEY of its own.
+demo: export CHECKPOINT_DEMO := 1
 demo: export CALLBACK_ALLOW_PRIVATE_NETWORKS := 1
 # The demo's links (emails, the API's review_url) point at the port it serves on.
 demo: export SITE_URL ?= http://127.0.0.1:$(PORT)
@@ -37,6 +40,7 @@ demo: install
 
 # A management command against the demo database, e.g. `make manage ARGS="create_api_token ci"`.
 manage: export DEBUG := 1
+manage: export CHECKPOINT_DEMO := 1
 manage: install
 	@$(VENV_BIN)/python manage.py $(ARGS)
 

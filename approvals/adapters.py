@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
 from django.urls import reverse
+
+from approvals.crypto import decrypt_text, encrypt_text
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -20,3 +23,14 @@ class AccountAdapter(DefaultAccountAdapter):
         if user is not None and user.is_staff:
             return reverse("admin:approvals_dashboard")
         return super().get_login_redirect_url(request)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """allauth's hooks for its stored secrets (the TOTP key, the recovery-code seed): Fernet
+    with FIELD_ENCRYPTION_KEYS, like every other secret at rest (approvals/crypto.py)."""
+
+    def encrypt(self, text: str) -> str:
+        return encrypt_text(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return decrypt_text(encrypted_text)

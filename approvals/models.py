@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from approvals.fields import EncryptedTextField
 from approvals.ids import uuid7
 
 
@@ -222,12 +223,13 @@ class Policy(models.Model):
         max_length=20, choices=ExpiryAction.choices, default=ExpiryAction.EXPIRE
     )
     callback_url = models.URLField(max_length=2000, blank=True)
-    signing_secret = models.CharField(max_length=100, default=new_signing_secret, editable=False)
-    previous_signing_secret = models.CharField(max_length=100, blank=True, editable=False)
+    # Encrypted at rest and kept out of the history (docs/security.md "Secrets at rest and inputs").
+    signing_secret = EncryptedTextField(default=new_signing_secret, editable=False)
+    previous_signing_secret = EncryptedTextField(blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["signing_secret", "previous_signing_secret"])
 
     class Meta:
         ordering = ["name"]
@@ -743,7 +745,8 @@ class InboundSource(models.Model):
     """A CRM or ticketing tool allowed to start requests at /api/v1/inbound/<slug>.
 
     `secret` and `api_token` are credentials: read and written only through
-    approvals/inbound/secrets.py, never shown after saving, and kept out of the history.
+    approvals/inbound/secrets.py, never shown after saving, kept out of the history and
+    encrypted at rest (approvals/fields.py).
     """
 
     class Verification(models.TextChoices):
@@ -756,9 +759,9 @@ class InboundSource(models.Model):
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="inbound_sources")
     verification = models.CharField(max_length=20, choices=Verification.choices)
     is_active = models.BooleanField(default=True)
-    secret = models.CharField(max_length=500, editable=False)
-    api_token = models.CharField(
-        max_length=500, blank=True, editable=False, help_text="HubSpot private-app token."
+    secret = EncryptedTextField(editable=False)
+    api_token = EncryptedTextField(
+        blank=True, editable=False, help_text="HubSpot private-app token."
     )
     title_template = models.CharField(
         max_length=300, help_text='e.g. "Discount for {properties.dealname}"'

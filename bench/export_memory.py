@@ -1,6 +1,6 @@
 """Peak Python memory of the audit CSV export at two sizes (issue 7: memory stays flat).
 
-    DEBUG=1 DATABASE_URL=postgres://… .venv/bin/python bench/export_memory.py [SMALL LARGE]
+    DEBUG=1 CHECKPOINT_DEMO=1 DATABASE_URL=postgres://… .venv/bin/python bench/export_memory.py [SMALL LARGE]
 
 Seeds SMALL then LARGE decisions with one INSERT … SELECT generate_series (PostgreSQL only),
 streams the whole export through `csv_lines` under tracemalloc, and prints the peaks. Used by

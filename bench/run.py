@@ -29,6 +29,7 @@ measured" with the reason; nothing in the table is typed in by hand.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -227,6 +228,8 @@ def bench_env(*, db_url: str, broker_url: str, port: int) -> dict[str, str]:
             # Production as the README describes it, minus TLS (plain HTTP on loopback).
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            # 32 random url-safe base64 bytes: a Fernet key (docs/security.md).
+            "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "127.0.0.1",
             "SITE_URL": f"http://127.0.0.1:{port}",
             "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",

@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from approvals.crypto import check_keys, derived_key
 from config.env import envbool, envfileurl, envint, envlist, envsigningkeys, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,6 +24,10 @@ TESTING = "PYTEST_VERSION" in os.environ
 DEBUG = envbool("DEBUG", False)
 PRODUCTION = not DEBUG and not TESTING
 
+# The demo's published key is used only when asked for: `make demo` and `make manage` set
+# CHECKPOINT_DEMO=1; the test suite needs no flag. DEBUG=1 alone is not enough, so a
+# debugging server never runs on a key anyone can read in this repository.
+DEMO = envbool("CHECKPOINT_DEMO", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
@@ -30,7 +35,24 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Production (DEBUG off) needs a long random SECRET_KEY; "
             'generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
         )
+    if not (DEMO or TESTING):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set one (even with DEBUG=1), or set CHECKPOINT_DEMO=1 to use "
+            "the demo's published key as `make demo` and `make manage` do."
+        )
     SECRET_KEY = "insecure-demo-and-test-key-never-use-in-production-0123456789abcdef"
+
+# Secrets at rest (approvals/crypto.py, docs/security.md): comma-separated Fernet keys, the
+# first encrypts, all decrypt. Required in production; the demo and the tests derive one.
+FIELD_ENCRYPTION_KEYS = check_keys(envlist("FIELD_ENCRYPTION_KEYS", []))
+if not FIELD_ENCRYPTION_KEYS:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is not set. Production (DEBUG off) encrypts webhook and TOTP "
+            'secrets with it; make a key with: python -c "from cryptography.fernet import '
+            'Fernet; print(Fernet.generate_key().decode())"'
+        )
+    FIELD_ENCRYPTION_KEYS = [derived_key(SECRET_KEY)]
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -151,6 +173,9 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Checkpoint"
+MFA_ADAPTER = (
+    "approvals.adapters.MFAAdapter"  # TOTP secrets encrypted at rest (approvals/crypto.py)
+)
 
 # --- i18n / time --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -27,6 +27,7 @@ from approvals.admin.delivery import OutboxEventInline
 from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from approvals.admin.request_actions import action_context, request_action_view
 from approvals.admin.tokens import create_token_view
+from approvals.callbacks.netguard import UnsafeCallbackURL, check_callback_url
 from approvals.models import (
     ApiToken,
     ApprovalRequest,
@@ -93,10 +94,22 @@ class PolicyStageForm(forms.ModelForm):
 
 
 class PolicyForm(forms.ModelForm):
-    """A manager's typo in the payload schema is refused here, not discovered at intake.
+    """A manager's typo in the payload schema, or a callback URL the network guard refuses, is
+    refused here, not discovered at intake or at send time.
 
     No field list of its own: `PolicyAdmin.fieldsets` is the one list of what a manager edits.
     """
+
+    def clean_callback_url(self) -> str:
+        """The network guard of the API's intake, so the admin never saves a URL the sender
+        will refuse (docs/security.md "Secrets at rest and inputs")."""
+        url = str(self.cleaned_data.get("callback_url") or "")
+        if url:
+            try:
+                check_callback_url(url)
+            except UnsafeCallbackURL as exc:
+                raise ValidationError(exc.message) from None
+        return url
 
     def clean_payload_schema(self) -> Any:
         schema = self.cleaned_data["payload_schema"]
@@ -160,8 +173,14 @@ class PolicyAdmin(SimpleHistoryAdmin):
     readonly_fields = ["version", "created_at", "updated_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [PolicyRuleInline, PolicyStageInline, DecisionOptionInline]
-    # Callback URLs are https in production; a scheme-less entry should not become http.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Callback URLs are https in production; a scheme-less entry should not become http. A plain
+    # input: the admin's URL widget would show a refused URL as "Currently:" and as a link.
+    formfield_overrides = {
+        models.URLField: {
+            "assume_scheme": "https",
+            "widget": forms.URLInput(attrs={"class": "vURLField"}),
+        }
+    }
     fieldsets = [
         (None, {"fields": ["name", "slug", "version", "is_active", "summary"]}),
         ("Payload", {"fields": ["payload_schema", "visible_fields", "editable_fields"]}),

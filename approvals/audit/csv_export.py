@@ -11,7 +11,8 @@ through `csv_chunks`. Two paths write the same bytes (tests/audit/test_csv_copy.
   cell built in Python (`decision_rows`) and written by `csv.writer` (`csv_lines`).
 
 Either way only the columns the CSV needs are read (a request's payload can be 256 KiB; it is
-never loaded). The neutralising rule is `FORMULA_TRIGGERS`, used by both paths.
+never loaded). Every cell is neutralised by the one rule of approvals/audit/inert.py: `inert` in
+Python, `inert_sql` (the same regular expression) in the COPY query.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
+from approvals.audit.inert import FORMULA_PATTERN, inert_sql
+from approvals.audit.inert import FORMULA_TRIGGERS as FORMULA_TRIGGERS  # re-exported
+from approvals.audit.inert import inert as inert  # re-exported
 from approvals.formats import iso_z
 from approvals.models import ApprovalRequest, Decision, Policy, ReviewerGroup
 
@@ -52,25 +56,6 @@ HEADER: list[str] = [
     "entry_hash",
 ]
 PAGE_SIZE = 2000
-
-# A spreadsheet treats a cell starting with one of these as a formula (or, for whitespace and
-# line breaks, may strip them and then see one; some fold the full-width forms to ASCII): CSV
-# injection. A leading single quote makes the cell plain text. The one list both paths use:
-# `inert` in Python, `_inert_sql` in the COPY query; extend it here only.
-FORMULA_TRIGGERS = (
-    "=",
-    "+",
-    "-",
-    "@",
-    "\t",
-    "\r",
-    "\n",
-    " ",
-    "\uff1d",
-    "\uff0b",
-    "\uff0d",
-    "\uff20",
-)
 
 _FIELDS = (
     "id",
@@ -147,15 +132,6 @@ def parse_export_params(
         if found is None:
             raise ExportParamError(f"Unknown policy {policy[:64]!r}.")
     return ExportFilter(since=since_at, until=until_at, policy=found)
-
-
-def inert(value: str) -> str:
-    """The cell as text a spreadsheet will not evaluate; otherwise exactly the value.
-
-    NUL cannot be stored in PostgreSQL text and breaks many CSV readers, so it is removed.
-    """
-    value = value.replace("\x00", "")
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def _iso(moment: datetime | None) -> str:
@@ -298,10 +274,7 @@ def _inert_sql(column: str) -> str:
 
     COPY writes an empty string as `""` and NULL as nothing; csv.writer writes "" as nothing.
     """
-    return (
-        f"NULLIF(CASE WHEN left({column}, 1) = ANY(%(triggers)s) THEN '''' || {column}"
-        f" ELSE {column} END, '')"
-    )
+    return f"NULLIF({inert_sql(column)}, '')"
 
 
 def _copy_sql(export: ExportFilter) -> tuple[str, dict[str, Any]]:
@@ -339,7 +312,7 @@ def _copy_sql(export: ExportFilter) -> tuple[str, dict[str, Any]]:
         "d.entry_hash",
     ]
     where = ["TRUE"]
-    params: dict[str, Any] = {"triggers": list(FORMULA_TRIGGERS)}
+    params: dict[str, Any] = {"formula": FORMULA_PATTERN}
     if export.since is not None:
         where.append("d.decided_at >= %(since)s")
         params["since"] = export.since

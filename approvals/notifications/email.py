@@ -102,6 +102,30 @@ def _recipients(approval: ApprovalRequest) -> list[Any]:
     return present
 
 
+def quoted(*blocks: str, indent: str = "") -> str:
+    """Caller text for a plain-text email: every line prefixed "> " (after `indent`).
+
+    A request's title, summary and payload come from the caller. Quoted, and placed after our
+    own links (which name SITE_URL), a line such as "Approve: https://evil.example/" in them
+    cannot pass for one of Checkpoint's (docs/security.md "Secrets at rest and inputs").
+    splitlines() also breaks on CR, form feed, U+2028 and the rest, which a mail reader may
+    show as a new line: each piece gets its own prefix.
+    """
+    lines: list[str] = []
+    for block in blocks:
+        lines.extend(block.splitlines() or [""])
+    return "\n".join(f"{indent}> {line}".rstrip() for line in lines)
+
+
+def _quoted_request(approval: ApprovalRequest, fields: list[tuple[str, Any]]) -> str:
+    blocks = [approval.title]
+    if approval.summary:
+        blocks += ["", approval.summary]
+    if fields:
+        blocks += ["", *(f"{name}: {value}" for name, value in fields)]
+    return quoted(*blocks)
+
+
 def approval_message(
     *, approval: ApprovalRequest, reviewer: Any, kind: str, options: list[DecisionOption]
 ) -> EmailMultiAlternatives:
@@ -116,11 +140,13 @@ def approval_message(
         }
         for option in options
     ]
+    fields = visible_fields(approval)
     context = {
         "approval": approval,
         "reviewer": reviewer,
         "kind": kind,
-        "fields": visible_fields(approval),
+        "fields": fields,
+        "quoted": _quoted_request(approval, fields),
         "buttons": buttons,
         "inbox_url": absolute_url("inbox_detail", approval.pk),
         "site_url": settings.SITE_URL,
@@ -275,11 +301,15 @@ def send_batch(*, user_id: int, batch: str) -> int:
         if approval is None or approval.stage != notice.stage:
             continue
         held.append(approval)
+        fields = visible_fields(approval)
         items.append(
             {
                 "approval": approval,
                 "kind": BATCH_SUBJECT_HEADS.get(notice.kind, "New"),
-                "fields": visible_fields(approval),
+                "fields": fields,
+                "quoted": quoted(
+                    approval.title, *(f"{name}: {value}" for name, value in fields), indent="   "
+                ),
                 "inbox_url": absolute_url("inbox_detail", approval.pk),
                 "buttons": [
                     {
@@ -314,6 +344,7 @@ def send_batch(*, user_id: int, batch: str) -> int:
         "minutes": settings.NOTIFY_BATCH_MINUTES,
         "inbox": absolute_url("inbox"),
         "settings_url": absolute_url("settings"),
+        "site_url": settings.SITE_URL,
         "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
     }
     message = EmailMultiAlternatives(
@@ -374,8 +405,14 @@ def send_digests() -> int:
             context = {
                 "reviewer": user,
                 "items": [
-                    (approval, absolute_url("inbox_detail", approval.pk)) for approval in items
+                    {
+                        "approval": approval,
+                        "url": absolute_url("inbox_detail", approval.pk),
+                        "quoted": quoted(approval.title, indent="  "),
+                    }
+                    for approval in items
                 ],
+                "site_url": settings.SITE_URL,
                 "total": pending.count(),
                 "inbox": absolute_url("inbox"),
             }

@@ -274,3 +274,62 @@ def test_outsiders_without_staff_cannot_reach_the_admin(client: Client, outsider
     response = client.get(reverse("admin:approvals_policy_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:9000/hook", "127.0.0.0/8, loopback"),
+        ("https://192.0.0.9/hook", "192.0.0.0/24, IETF protocol assignments"),
+        ("https://[3fff::1]/hook", "3fff::/20, documentation"),
+        ("https://169.254.169.254/latest/meta-data/", "169.254.0.0/16, link-local"),
+    ],
+)
+def test_a_callback_url_the_guard_refuses_is_a_form_error_and_nothing_is_saved(
+    manager_client: Client, policy: Policy, url: str, reason: str, settings: Any
+) -> None:
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = False
+    change = _admin_url(Policy, "change", policy.pk)
+    data = _change_form_data(manager_client.get(change))
+    data["callback_url"] = url
+    sla_before = policy.sla_minutes
+    data["sla_minutes"] = "17"  # another edit in the same POST: not saved either
+    response = manager_client.post(change, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["callback_url"] and reason in errors["callback_url"][0]
+    assert "callbacks there are refused" in response.content.decode()
+    policy.refresh_from_db()
+    assert (policy.callback_url, policy.sla_minutes, policy.version) == ("", sla_before, 1)
+    assert policy.history.count() == 1
+
+
+def test_adding_a_policy_with_a_refused_callback_url_creates_nothing(
+    manager_client: Client, settings: Any
+) -> None:
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = False
+    add = _admin_url(Policy, "add")
+    data = _change_form_data(manager_client.get(add))
+    data.update(name="Hooks", slug="hooks", callback_url="http://10.0.0.5/hook")
+    response = manager_client.post(add, data)
+    assert response.status_code == 200
+    assert "callback_url" in response.context["adminform"].form.errors
+    assert not Policy.objects.filter(slug="hooks").exists()
+
+
+def test_a_public_callback_url_saves_and_private_ones_save_when_allowed(
+    manager_client: Client, policy: Policy, settings: Any
+) -> None:
+    change = _admin_url(Policy, "change", policy.pk)
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = False
+    data = _change_form_data(manager_client.get(change))
+    data["callback_url"] = "https://93.184.215.14/hooks"  # a literal: no DNS lookup
+    assert manager_client.post(change, data).status_code == 302
+    policy.refresh_from_db()
+    assert policy.callback_url == "https://93.184.215.14/hooks"
+    settings.CALLBACK_ALLOW_PRIVATE_NETWORKS = True  # the demo and the local receivers
+    data = _change_form_data(manager_client.get(change))
+    data["callback_url"] = "http://127.0.0.1:9000/hook"
+    assert manager_client.post(change, data).status_code == 302
+    policy.refresh_from_db()
+    assert policy.callback_url == "http://127.0.0.1:9000/hook"

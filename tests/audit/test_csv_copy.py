@@ -23,11 +23,25 @@ from approvals.services import approval_decide
 from tests.audit.conftest import HOSTILE
 from tests.conftest import requires_postgres
 
-# Beyond the conftest's cells: the other triggers (each trigger leads one cell), line breaks
-# and quotes inside cells, an empty comment.
+# Beyond the conftest's cells: the other triggers (each trigger leads one cell), every OWASP
+# case of approvals/audit/inert.py (leading whitespace, full-width forms, a separator followed
+# by a formula), line breaks and quotes inside cells, an empty comment.
 EXTRA = [
     *(f"{trigger}lead" for trigger in FORMULA_TRIGGERS),
+    *(f" {trigger}lead" for trigger in FORMULA_TRIGGERS),
+    "\u00a0=1",
+    "\u3000\uff1d1",
+    "\x0b+1",
+    " leading space only",
     "Refund;=1+1",
+    "Refund,=1+1",
+    "Refund\t=1+1",
+    "Refund; @A1",
+    "Refund;\uff0b1",
+    "line one\n=1+1",
+    "line one\r-1",
+    "2-3",
+    "semi; colon",
     '"quoted, with a comma"',
     "two\n\nblank lines",
     "ends with a line break\n",
@@ -96,6 +110,9 @@ def test_copy_writes_the_same_bytes_as_the_python_path(hostile_history: list[Any
     assert (
         b"'=HYPERLINK" in python and b"'\xef\xbc\x9dlead" in python
     )  # full-width equals sign inert
+    assert b"'Refund;=1+1" in python and b"' =lead" in python and b"'\xe3\x80\x80" in python
+    assert b"'Refund,=1+1" in python  # quoted by csv.writer: "'Refund,=1+1"
+    assert b",2-3," in python and b", leading space only," in python  # plain text stays
     assert b",1.001," in python  # 1.0005 s rounds half up, on both paths
 
 

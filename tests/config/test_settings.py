@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -21,6 +22,7 @@ PRODUCTION = {
     "SITE_URL": "https://checkpoint.example.com",
     "AUDIT_SIGNING_KEY": "2026-12:" + secrets.token_urlsafe(48),
     "AUDIT_CHECKPOINT_URL": "file:///var/lib/checkpoint/audit-checkpoints",
+    "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
 }
 
 
@@ -46,7 +48,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     "name", ["DEBUG", "CALLBACK_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT"]
 )
 def test_a_bad_boolean_fails_at_boot_naming_the_variable(name: str) -> None:
-    result = run_manage("check", **{"DEBUG": "1", name: "maybe"})
+    result = run_manage("check", **{"DEBUG": "1", "CHECKPOINT_DEMO": "1", name: "maybe"})
     assert result.returncode != 0
     assert f"{name}='maybe' is not a boolean" in result.stderr
 
@@ -59,6 +61,42 @@ def test_production_without_a_secret_key_refuses_to_start() -> None:
 
 
 def test_a_malformed_database_url_names_the_variable() -> None:
-    result = run_manage("check", DEBUG="1", DATABASE_URL="nonsense")
+    result = run_manage("check", DEBUG="1", CHECKPOINT_DEMO="1", DATABASE_URL="nonsense")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+# --- No demo key outside `make demo`; encryption keys required in production ---------------
+# (docs/security.md "Secrets at rest and inputs")
+
+
+def test_debug_without_a_secret_key_refuses_to_start_unless_the_demo_flag_is_set() -> None:
+    refused = run_manage("check", DEBUG="1")
+    assert refused.returncode != 0
+    assert "SECRET_KEY is not set" in refused.stderr and "CHECKPOINT_DEMO=1" in refused.stderr
+    assert run_manage("check", DEBUG="1", CHECKPOINT_DEMO="0").returncode != 0
+    allowed = run_manage("check", DEBUG="1", CHECKPOINT_DEMO="1")
+    assert allowed.returncode == 0, allowed.stderr
+    own_key = run_manage("check", DEBUG="1", SECRET_KEY=secrets.token_urlsafe(64))
+    assert own_key.returncode == 0, own_key.stderr
+
+
+def test_the_demo_flag_does_not_relax_production() -> None:
+    env = {key: value for key, value in PRODUCTION.items() if key != "SECRET_KEY"}
+    result = run_manage("check", CHECKPOINT_DEMO="1", **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_without_field_encryption_keys_refuses_to_start() -> None:
+    env = {key: value for key, value in PRODUCTION.items() if key != "FIELD_ENCRYPTION_KEYS"}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS is not set" in result.stderr
+
+
+@pytest.mark.parametrize("keys", ["not-a-key", f"{Fernet.generate_key().decode()},short"])
+def test_a_malformed_field_encryption_key_names_the_variable(keys: str) -> None:
+    result = run_manage("check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEYS": keys})
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS: key" in result.stderr and "is not a Fernet key" in result.stderr

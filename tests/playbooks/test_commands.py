@@ -32,7 +32,9 @@ def manage(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """Run manage.py as an operator would; the database is a throwaway file never migrated,
     so only checks that come before any query can pass through here."""
     env = {key: value for key, value in os.environ.items() if key != "PYTEST_VERSION"}
-    env.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
+    env.update(
+        DEBUG="1", CHECKPOINT_DEMO="1", DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}"
+    )
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -145,7 +145,7 @@ def test_a_bad_name_is_refused(name: str) -> None:
 
 
 def test_from_the_shell_a_bad_option_is_one_line_and_non_zero() -> None:
-    env = {"DEBUG": "1", "PATH": "/usr/bin:/bin"}
+    env = {"DEBUG": "1", "CHECKPOINT_DEMO": "1", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "manage.py", "slack_manifest", "--nope"],
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
