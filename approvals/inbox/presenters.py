@@ -1,7 +1,7 @@
 """How the inbox shows a request: due labels, the revision diff, the timeline's sentences.
 
 Pure functions over rows the views have loaded; no query runs here. Which payload fields a
-reviewer may see is `approvals.formats.visible_fields`, shared with email and other channels.
+reviewer may see is `approvals.formats.visible_values`, shared with email and other channels.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from approvals.formats import visible_fields
+from approvals.formats import visible_values
 from approvals.inbox.selectors import DUE_SOON
 from approvals.models import ApprovalRequest, AuditEntry
 
@@ -47,12 +47,15 @@ def revision_diff(approval: ApprovalRequest) -> list[dict[str, str]]:
     previous = approval.previous
     if previous is None:
         return []
-    before, after = dict(visible_fields(approval, previous.payload)), dict(visible_fields(approval))
-    rows = [{"field": "title", "before": previous.title, "after": approval.title}]
-    rows += [
-        {"field": name, "before": before.get(name, "—"), "after": after.get(name, "—")}
-        for name in dict.fromkeys([*before, *after])
-    ]
+    before = {field.key: field for field in visible_values(approval, previous.payload)}
+    after = {field.key: field for field in visible_values(approval)}
+    rows = [{"field": "Title", "before": previous.title, "after": approval.title}]
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key), after.get(key)
+        label = (new or old).label  # type: ignore[union-attr]
+        rows.append(
+            {"field": label, "before": old.text if old else "—", "after": new.text if new else "—"}
+        )
     return [row for row in rows if row["before"] != row["after"]]
 
 

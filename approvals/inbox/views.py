@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, trigger_client_event
 
 from approvals.exceptions import ApprovalError
-from approvals.formats import visible_fields
+from approvals.formats import field_label, visible_values
 from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
 from approvals.inbox.presenters import dress, due_label, revision_diff, timeline
@@ -105,17 +105,17 @@ def _detail_context(
     visible = approval.policy.visible_fields
     # An editable field the policy hides stays hidden: it is never put in the page.
     editable = [n for n in approval.policy.editable_fields if not visible or n in visible]
-    shown = dict(visible_fields(approval))
+    shown = visible_values(approval)
     due_text, due_state = due_label(approval.due_at, timezone.now())
     stage = approval.current_stage or {}
     can_decide = is_pending and in_group and not voted
     may_edit = can_decide and any(option.may_edit_payload for option in options)
     if may_edit:
         # The edit box shows the field already; listing it twice only adds noise.
-        shown = {name: value for name, value in shown.items() if name not in editable}
+        shown = [field for field in shown if field.key not in editable]
     return {
         "approval": approval,
-        "fields": list(shown.items()),
+        "fields": [(field.label, field.text) for field in shown],
         "options": options,
         "form": form,
         "error": error,
@@ -152,7 +152,7 @@ def _edit_fields(
         fields.append(
             {
                 "name": EDIT_PREFIX + name,
-                "label": name,
+                "label": field_label(approval.policy.payload_schema or {}, name),
                 "value": value,
                 "multiline": len(current) > 60 or "\n" in current,
                 "errors": errors,
