@@ -63,7 +63,9 @@ def test_labels_come_from_the_schemas_title_else_the_humanised_name() -> None:
         },
     }
     approval = ApprovalRequest(
-        policy=Policy(visible_fields=["order_id", "customer.tier", "reason"], payload_schema=schema),
+        policy=Policy(
+            visible_fields=["order_id", "customer.tier", "reason"], payload_schema=schema
+        ),
         payload={**PAYLOAD, "order_id": "A-1"},
     )
     assert visible_fields(approval) == [
@@ -78,8 +80,14 @@ def test_labels_come_from_the_schemas_title_else_the_humanised_name() -> None:
 def test_money_has_two_decimals_and_the_payloads_currency() -> None:
     approval = ApprovalRequest(
         policy=Policy(visible_fields=["amount", "deal_value", "seats", "ratio", "price"]),
-        payload={"amount": 511.2, "deal_value": 320000, "seats": 1200, "ratio": 0.125,
-                 "price": "12", "currency": "usd"},
+        payload={
+            "amount": 511.2,
+            "deal_value": 320000,
+            "seats": 1200,
+            "ratio": 0.125,
+            "price": "12",
+            "currency": "usd",
+        },
     )
     assert visible_fields(approval) == [
         ("Amount", "USD 511.20"),

@@ -97,9 +97,7 @@ def key_hints(options: list[DecisionOption]) -> list[tuple[str, str]]:
 def is_expiry(decision: Decision, status: str) -> bool:
     """The system's record of a request that ran out of time with no expiry decision: read
     as "Expired", not as somebody's rejection."""
-    return (
-        decision.channel == Decision.Channel.TIMEOUT and status == ApprovalRequest.Status.EXPIRED
-    )
+    return decision.channel == Decision.Channel.TIMEOUT and status == ApprovalRequest.Status.EXPIRED
 
 
 def decision_label(decision: Decision, status: str) -> tuple[str, str]:
