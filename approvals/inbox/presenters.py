@@ -119,7 +119,7 @@ def _timeline_text(entry: AuditEntry, status: str) -> str:
     data, decision = entry.data or {}, entry.decision
     if decision is not None:
         if is_expiry(decision, status):
-            return "Ran out of time without a decision"
+            return "before its deadline"
         text = f"{decision_label(decision, status)[0]} in stage {decision.stage}"
         return f"{text}: “{decision.comment}”" if decision.comment else text
     if entry.action == "routed":
@@ -139,7 +139,8 @@ def timeline(entries: list[AuditEntry], approval: ApprovalRequest) -> list[dict[
     return [
         {
             "at": entry.at,
-            "action": entry.action,
+            # An expiry's decision row is not somebody's decision: no "decided" (green) dot.
+            "action": "expired" if _expiry(entry, approval.status) else entry.action,
             "verb": _verb(entry, approval.status),
             "actor": entry.actor,
             "text": _timeline_text(entry, approval.status),
@@ -148,7 +149,11 @@ def timeline(entries: list[AuditEntry], approval: ApprovalRequest) -> list[dict[
     ]
 
 
+def _expiry(entry: AuditEntry, status: str) -> bool:
+    return entry.decision is not None and is_expiry(entry.decision, status)
+
+
 def _verb(entry: AuditEntry, status: str) -> str:
-    if entry.decision is not None and is_expiry(entry.decision, status):
-        return "Expired"
+    if _expiry(entry, status):
+        return "No decision"
     return TIMELINE_VERBS.get(entry.action, entry.action.replace("_", " ").capitalize())

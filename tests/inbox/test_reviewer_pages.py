@@ -19,7 +19,7 @@ def test_an_expired_request_reads_expired_not_a_red_reject_by_the_system(
     expired = approval_expire(approval=submit(title="Ran out of time"))
     assert expired.status == ApprovalRequest.Status.EXPIRED
     page = alice.get(f"/inbox/{expired.pk}/").content.decode()
-    assert "Expired" in page and "Ran out of time without a decision" in page
+    assert "Expired" in page and "No decision</strong> before its deadline" in page
     assert "Reject in stage" not in page
     # Beside another request of the same policy, among the recent decisions.
     other = alice.get(f"/inbox/{submit(title='Next one').pk}/").content.decode()
