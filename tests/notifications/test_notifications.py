@@ -65,7 +65,7 @@ def test_only_the_visible_fields_are_shown(
     pending.policy.save()
     send(pending)
     text, html = parts(smtp_email.wait_for(2)[0])
-    assert "amount" in text and "acme" not in text and "acme" not in html
+    assert "Amount: USD 120" in text and "acme" not in text and "acme" not in html
 
 
 def test_the_email_writes_values_as_the_inbox_does(
