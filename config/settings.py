@@ -241,6 +241,8 @@ CALLBACK_ALLOW_PRIVATE_NETWORKS = envbool("CALLBACK_ALLOW_PRIVATE_NETWORKS", Fal
 # Where HubSpot workflow completions go (docs/integrations.md); tests point it at a local fake.
 HUBSPOT_API_URL = envstr("HUBSPOT_API_URL", "https://api.hubapi.com").rstrip("/")
 DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
+# How often an open inbox asks for its counters and whether its list changed (docs/operations.md).
+INBOX_REFRESH_SECONDS = envint("INBOX_REFRESH_SECONDS", 15)
 # New work in a group's queue reaches each member at most once per this many minutes, as one
 # email listing what arrived (docs/notifications.md). 0 sends every notice on its own.
 try:

@@ -1,7 +1,7 @@
 """How the inbox shows a request: due labels, the revision diff, the timeline's sentences.
 
 Pure functions over rows the views have loaded; no query runs here. Which payload fields a
-reviewer may see is `approvals.formats.visible_fields`, shared with email and other channels.
+reviewer may see is `approvals.formats.visible_values`, shared with email and other channels.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from approvals.formats import visible_fields
+from approvals.formats import visible_values
 from approvals.inbox.selectors import DUE_SOON
-from approvals.models import ApprovalRequest, AuditEntry
+from approvals.models import ApprovalRequest, AuditEntry, Decision, DecisionOption
 
 
 def _span(seconds: float) -> str:
@@ -47,12 +47,15 @@ def revision_diff(approval: ApprovalRequest) -> list[dict[str, str]]:
     previous = approval.previous
     if previous is None:
         return []
-    before, after = dict(visible_fields(approval, previous.payload)), dict(visible_fields(approval))
-    rows = [{"field": "title", "before": previous.title, "after": approval.title}]
-    rows += [
-        {"field": name, "before": before.get(name, "—"), "after": after.get(name, "—")}
-        for name in dict.fromkeys([*before, *after])
-    ]
+    before = {field.key: field for field in visible_values(approval, previous.payload)}
+    after = {field.key: field for field in visible_values(approval)}
+    rows = [{"field": "Title", "before": previous.title, "after": approval.title}]
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key), after.get(key)
+        label = (new or old).label  # type: ignore[union-attr]
+        rows.append(
+            {"field": label, "before": old.text if old else "—", "after": new.text if new else "—"}
+        )
     return [row for row in rows if row["before"] != row["after"]]
 
 
@@ -76,12 +79,48 @@ TIMELINE_VERBS = {
 }
 
 
-def _timeline_text(entry: AuditEntry) -> str:
+# The keys of the inbox's keyboard (static/js/inbox.js OUTCOME_KEYS), by option outcome.
+OUTCOME_KEYS = {"approve": "a", "reject": "r", "request_changes": "c"}
+
+
+def key_hints(options: list[DecisionOption]) -> list[tuple[str, str]]:
+    """("a", "Approve"), ("c", "Revise"): each key with the label of the option it picks (the
+    first option of that outcome, as the keyboard does)."""
+    hints: dict[str, str] = {}
+    for option in options:
+        key = OUTCOME_KEYS.get(option.outcome)
+        if key and key not in hints:
+            hints[key] = option.label
+    return [(key, hints[key]) for key in OUTCOME_KEYS.values() if key in hints]
+
+
+def is_expiry(decision: Decision, status: str) -> bool:
+    """The system's record of a request that ran out of time with no expiry decision: read
+    as "Expired", not as somebody's rejection."""
+    return decision.channel == Decision.Channel.TIMEOUT and status == ApprovalRequest.Status.EXPIRED
+
+
+def decision_label(decision: Decision, status: str) -> tuple[str, str]:
+    """(label, css outcome) of a decision as the inbox shows it."""
+    if is_expiry(decision, status):
+        return "Expired", "expired"
+    return decision.option_label or decision.get_outcome_display(), decision.outcome
+
+
+def decision_labels(decisions: list[Decision]) -> list[Decision]:
+    """Recent decisions (with their request joined), each with `shown_label`/`shown_outcome`."""
+    for decision in decisions:
+        label, outcome = decision_label(decision, decision.approval.status)
+        decision.shown_label, decision.shown_outcome = label, outcome  # type: ignore[attr-defined]
+    return decisions
+
+
+def _timeline_text(entry: AuditEntry, status: str) -> str:
     data, decision = entry.data or {}, entry.decision
     if decision is not None:
-        text = (
-            f"{decision.option_label or decision.get_outcome_display()} in stage {decision.stage}"
-        )
+        if is_expiry(decision, status):
+            return "before its deadline"
+        text = f"{decision_label(decision, status)[0]} in stage {decision.stage}"
         return f"{text}: “{decision.comment}”" if decision.comment else text
     if entry.action == "routed":
         return f"to a {data.get('route', '')} reviewer" + (
@@ -96,14 +135,25 @@ def _timeline_text(entry: AuditEntry) -> str:
     return ""
 
 
-def timeline(entries: list[AuditEntry]) -> list[dict[str, Any]]:
+def timeline(entries: list[AuditEntry], approval: ApprovalRequest) -> list[dict[str, Any]]:
     return [
         {
             "at": entry.at,
-            "action": entry.action,
-            "verb": TIMELINE_VERBS.get(entry.action, entry.action.replace("_", " ").capitalize()),
+            # An expiry's decision row is not somebody's decision: no "decided" (green) dot.
+            "action": "expired" if _expiry(entry, approval.status) else entry.action,
+            "verb": _verb(entry, approval.status),
             "actor": entry.actor,
-            "text": _timeline_text(entry),
+            "text": _timeline_text(entry, approval.status),
         }
         for entry in entries
     ]
+
+
+def _expiry(entry: AuditEntry, status: str) -> bool:
+    return entry.decision is not None and is_expiry(entry.decision, status)
+
+
+def _verb(entry: AuditEntry, status: str) -> str:
+    if _expiry(entry, status):
+        return "No decision"
+    return TIMELINE_VERBS.get(entry.action, entry.action.replace("_", " ").capitalize())

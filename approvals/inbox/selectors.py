@@ -13,12 +13,15 @@ the measurements.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -208,6 +211,36 @@ def inbox_for_reviewer(
             limit=limit,
             columns=columns,
         )
+    keys = _page_keys(
+        reviewer=reviewer,
+        view=view,
+        group_ids=group_ids,
+        policy=policy,
+        group=group,
+        q=q,
+        after=after,
+        limit=limit,
+    )
+    page, more = keys[:limit], len(keys) > limit
+    rows = _with_joins(ApprovalRequest.objects.filter(pk__in=[pk for _, pk in page]))
+    by_id = {row.pk: row for row in (rows.only(*columns) if columns else rows)}
+    items = [by_id[pk] for _, pk in page if pk in by_id]
+    next_cursor = Cursor(at=page[-1][0], pk=page[-1][1]).encode() if more else None
+    return InboxPage(items=items, next_cursor=next_cursor)
+
+
+def _page_keys(
+    *,
+    reviewer: Any,
+    view: str,
+    group_ids: list[int],
+    policy: Policy | None,
+    group: ReviewerGroup | None,
+    q: str,
+    after: Cursor | None,
+    limit: int,
+) -> list[tuple[datetime | None, uuid.UUID]]:
+    """The (due_at, id) keys of the next `limit + 1` pending rows, merged from every part."""
     order = (F("due_at").asc(nulls_last=True), "id")
     part_groups = [group.pk] if group is not None else group_ids
     ranges = [
@@ -224,13 +257,84 @@ def inbox_for_reviewer(
     else:  # SQLite cannot limit the parts of a UNION: one query per part
         for part in ranges:
             keys += part
-    keys = heapq.nsmallest(limit + 1, set(keys), key=_due_key)
-    page, more = keys[:limit], len(keys) > limit
-    rows = _with_joins(ApprovalRequest.objects.filter(pk__in=[pk for _, pk in page]))
-    by_id = {row.pk: row for row in (rows.only(*columns) if columns else rows)}
-    items = [by_id[pk] for _, pk in page if pk in by_id]
-    next_cursor = Cursor(at=page[-1][0], pk=page[-1][1]).encode() if more else None
-    return InboxPage(items=items, next_cursor=next_cursor)
+    return heapq.nsmallest(limit + 1, set(keys), key=_due_key)
+
+
+def inbox_page_stamp(
+    *,
+    reviewer: Any,
+    view: str,
+    group_ids: list[int],
+    policy: Policy | None = None,
+    group: ReviewerGroup | None = None,
+    q: str = "",
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> str:
+    """A short fingerprint of a page's rows, read without loading them (the live refresh).
+
+    The list renders `page_stamp()` of its own rows; the refresh compares the two and redraws
+    the list only when they differ. Same keys (one index range per part) as the page itself.
+    """
+    if view == "decided":
+        page = _decided_page(
+            reviewer=reviewer,
+            policy=policy,
+            group=group,
+            q=q,
+            after=after,
+            limit=limit,
+            columns=LIST_COLUMNS,
+        )
+        return page_stamp(item.pk for item in page.items)
+    keys = _page_keys(
+        reviewer=reviewer,
+        view=view,
+        group_ids=group_ids,
+        policy=policy,
+        group=group,
+        q=q,
+        after=after,
+        limit=limit,
+    )
+    return page_stamp(pk for _, pk in keys[:limit])
+
+
+def page_stamp(ids: Iterable[Any]) -> str:
+    return hashlib.blake2s(",".join(map(str, ids)).encode(), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True)
+class Away:
+    """Why a reviewer gets no new work right now (the inbox's "You are marked away" banner)."""
+
+    until: datetime | None
+    out_of_office: bool
+
+
+def reviewer_away(user: Any) -> Away | None:
+    """The reviewer's away state, or None while they take work. One query: the profile's
+    out-of-office dates and whether any of their memberships is marked away."""
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            away_from=F("reviewer_profile__away_from"),
+            away_until=F("reviewer_profile__away_until"),
+            away_in_group=Exists(Membership.objects.filter(user=OuterRef("pk"), away=True)),
+        )
+        .values("away_from", "away_until", "away_in_group")
+        .first()
+    )
+    if row is None:
+        return None
+    now = timezone.now()
+    start, until = row["away_from"], row["away_until"]
+    if start is not None and start <= now and (until is None or now < until):
+        return Away(until=until, out_of_office=True)
+    if row["away_in_group"]:
+        return Away(until=None, out_of_office=False)
+    return None
 
 
 def _decided_page(

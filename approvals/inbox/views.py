@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -21,10 +22,17 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, trigger_client_event
 
 from approvals.exceptions import ApprovalError
-from approvals.formats import visible_fields
+from approvals.formats import field_label, visible_values
 from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
-from approvals.inbox.presenters import dress, due_label, revision_diff, timeline
+from approvals.inbox.presenters import (
+    decision_labels,
+    dress,
+    due_label,
+    key_hints,
+    revision_diff,
+    timeline,
+)
 from approvals.inbox.remember import remember_context
 from approvals.inbox.selectors import (
     VIEWS,
@@ -34,8 +42,11 @@ from approvals.inbox.selectors import (
     filter_choices,
     inbox_counts,
     inbox_for_reviewer,
+    inbox_page_stamp,
     next_for_reviewer,
+    page_stamp,
     recent_policy_decisions,
+    reviewer_away,
     reviewer_group_ids,
 )
 from approvals.models import ApprovalRequest, Decision
@@ -64,28 +75,67 @@ def _list_context(
     after = {"after": request.GET["after"]} if valid and selection.get("after") else {}
     view = selection["view"]
     context = {
+        **_counter_context(counts),
         "filter_form": form,
         "view": view,
         "view_label": VIEWS[view],
         "view_count": count_label(counts[view]),
-        "views": [
-            {
-                "key": key,
-                "label": label,
-                "count": counts[key],
-                "count_label": count_label(counts[key]),
-                "query": urlencode({**keep, "view": key}),
-            }
-            for key, label in VIEWS.items()
-        ],
+        "views": _views(counts, keep, view),
         "page": dress(page.items),
         "current_id": current_id,
         "next_query": urlencode({**keep, "after": page.next_cursor}) if page.next_cursor else "",
         "first_query": urlencode(keep) if after else None,
         "query": urlencode(keep),
         "list_url": reverse("inbox") + "?" + urlencode({**keep, **after}),
+        "stamp": page_stamp(item.pk for item in page.items),
+        "live_seconds": settings.INBOX_REFRESH_SECONDS,
     }
     return form, context
+
+
+def _views(counts: dict[str, int], keep: dict[str, str], view: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": key,
+            "label": label,
+            "count": counts[key],
+            "count_label": count_label(counts[key]),
+            "query": urlencode({**keep, "view": key}),
+        }
+        for key, label in VIEWS.items()
+    ]
+
+
+def _counter_context(counts: dict[str, int]) -> dict[str, Any]:
+    """What the tab title says: "(3) Inbox · Checkpoint" while there is work to do."""
+    return {"todo_count": counts["todo"], "todo_label": count_label(counts["todo"])}
+
+
+def _live_context(request: AuthenticatedHttpRequest, group_ids: list[int]) -> dict[str, Any]:
+    """The polled partial (docs/api.md "Reviewer pages and email links"): the counters, the
+    away banner and a fingerprint of the shown page, without loading a single row."""
+    policies, groups = filter_choices(group_ids=group_ids)
+    form = InboxFilterForm(request.GET, policies=policies, groups=groups)
+    selection = form.selection() if form.is_valid() else {"view": "todo"}
+    counts = inbox_counts(reviewer=request.user, group_ids=group_ids)
+    keep = {
+        name: request.GET[name]
+        for name in ("view", "q", "policy", "group")
+        if form.is_valid() and request.GET.get(name)
+    }
+    view = selection["view"]
+    return {
+        "status": 200 if form.is_valid() else 400,
+        **_counter_context(counts),
+        "view": view,
+        "views": _views(counts, keep, view),
+        "oob_views": True,
+        "query": urlencode(keep),
+        "away": reviewer_away(request.user),
+        "list_url": request.get_full_path(),
+        "live_seconds": settings.INBOX_REFRESH_SECONDS,
+        "live_stamp": inbox_page_stamp(reviewer=request.user, group_ids=group_ids, **selection),
+    }
 
 
 def _detail_context(
@@ -105,17 +155,17 @@ def _detail_context(
     visible = approval.policy.visible_fields
     # An editable field the policy hides stays hidden: it is never put in the page.
     editable = [n for n in approval.policy.editable_fields if not visible or n in visible]
-    shown = dict(visible_fields(approval))
+    shown = visible_values(approval)
     due_text, due_state = due_label(approval.due_at, timezone.now())
     stage = approval.current_stage or {}
     can_decide = is_pending and in_group and not voted
     may_edit = can_decide and any(option.may_edit_payload for option in options)
     if may_edit:
         # The edit box shows the field already; listing it twice only adds noise.
-        shown = {name: value for name, value in shown.items() if name not in editable}
+        shown = [field for field in shown if field.key not in editable]
     return {
         "approval": approval,
-        "fields": list(shown.items()),
+        "fields": [(field.label, field.text) for field in shown],
         "options": options,
         "form": form,
         "error": error,
@@ -131,9 +181,10 @@ def _detail_context(
         "due_state": due_state,
         "stage": stage,
         "stage_count": len(approval.stage_plan),
-        "timeline": timeline(entries),
+        "timeline": timeline(entries, approval),
         "diff": revision_diff(approval),
-        "recent": recent_policy_decisions(approval, group_ids=group_ids),
+        "recent": decision_labels(recent_policy_decisions(approval, group_ids=group_ids)),
+        "key_hints": key_hints(options),
         "remember": remember_context(approval, options, form) if can_decide else None,
         "list_query": request.GET.urlencode(),
         "view": request.POST.get("view") or request.GET.get("view") or "todo",
@@ -152,7 +203,7 @@ def _edit_fields(
         fields.append(
             {
                 "name": EDIT_PREFIX + name,
-                "label": name,
+                "label": field_label(approval.policy.payload_schema or {}, name),
                 "value": value,
                 "multiline": len(current) > 60 or "\n" in current,
                 "errors": errors,
@@ -170,10 +221,17 @@ def _render_detail(
     **extra: Any,
 ) -> HttpResponse:
     context = _detail_context(request, approval, group_ids, **extra)
-    if request.htmx:
+    if _fragment(request):
         return render(request, "approvals/detail.html#detail", context, status=status)
     _, list_context = _list_context(request, group_ids, current_id=approval.pk)
+    list_context["away"] = reviewer_away(request.user)
     return render(request, "approvals/detail.html", {**list_context, **context}, status=status)
+
+
+def _fragment(request: AuthenticatedHttpRequest) -> bool:
+    """An HTMX swap wants a fragment; htmx restoring history (the back button, with no cached
+    page) wants the whole page, so going back from a request returns to the list."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -184,15 +242,19 @@ def _render_detail(
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The queue: a view (to do, assigned, group queue, due soon, overdue, decided), filtered."""
     group_ids = reviewer_group_ids(request.user)
+    if _fragment(request) and request.htmx.target == "live":
+        live = _live_context(request, group_ids)
+        return render(request, "approvals/inbox.html#live", live, status=live["status"])
     form, context = _list_context(request, group_ids)
     status = 200 if form.is_valid() else 400
-    if request.htmx and request.htmx.target == "views":
+    if _fragment(request) and request.htmx.target == "views":
         return render(request, "approvals/inbox.html#views", context, status=status)
-    if request.htmx:
+    if _fragment(request):
         # A switch of view or filter also refreshes the counters (out of band); the list's
         # own refresh after a decision does not need them: the counters refresh themselves.
         context["oob_views"] = request.htmx.trigger != "queue"
         return render(request, "approvals/inbox.html#queue", context, status=status)
+    context["away"] = reviewer_away(request.user)
     return render(request, "approvals/inbox.html", context, status=status)
 
 
@@ -254,7 +316,7 @@ def _after_decision(
         reviewer=request.user, view=view or "todo", group_ids=group_ids, exclude=approval.pk
     )
     query = urlencode({"view": view}) if view and view != "todo" else ""
-    if not request.htmx:
+    if not _fragment(request):
         messages.success(request, done)
         target = reverse("inbox_detail", args=[following.pk]) if following else reverse("inbox")
         return redirect(f"{target}?{query}" if query else target)
@@ -280,7 +342,7 @@ def _claim_or_release(request: AuthenticatedHttpRequest, pk: str, *, claim: bool
         return _render_detail(
             request, approval, group_ids, status=exc.status_code, error=exc.message
         )
-    if not request.htmx:
+    if not _fragment(request):
         return redirect("inbox_detail", pk=approval.pk)
     approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
     response = _render_detail(request, approval, group_ids)

@@ -1,4 +1,5 @@
-// Checkpoint inbox: keyboard shortcuts, the SLA countdown ticker, list selection.
+// Checkpoint inbox: keyboard shortcuts, the SLA countdown ticker, list selection, the live
+// refresh (redraw the list only when the polled fingerprint changed) and the tab title count.
 // Everything here is an enhancement: without JavaScript every link and button still works.
 (function () {
   "use strict";
@@ -9,6 +10,8 @@
   let selectedId = null; // survives the list being redrawn under the reviewer
 
   const rows = () => Array.from(document.querySelectorAll("#queue [data-row]"));
+  const narrow = () => window.matchMedia("(max-width: 900px)").matches;
+  let queueScroll = null; // the list's scroll position across a live redraw
   const detail = () => document.querySelector("#detail [data-detail]");
 
   function isTyping(target) {
@@ -137,6 +140,36 @@
     }
     const link = event.target.closest && event.target.closest("#queue .row-link");
     if (link) select(link.closest("[data-row]"), false);
+  });
+
+  // --- live: the counters poll; the list is redrawn only when its page changed --------------------
+
+  function titleCount() {
+    const views = document.getElementById("views");
+    if (!views) return;
+    const count = views.dataset.todo;
+    const base = document.title.replace(/^\(\d+\+?\) /, "");
+    document.title = count && count !== "0" ? `(${count}) ${base}` : base;
+  }
+
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (target && target.id === "detail" && narrow()) window.scrollTo(0, 0); // one pane on a phone
+  });
+
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    const live = document.getElementById("live");
+    const queue = document.getElementById("queue");
+    const elt = event.detail.elt;
+    if (elt && elt.id === "live" && live && queue && live.dataset.stamp !== queue.dataset.stamp) {
+      queueScroll = queue.scrollTop;
+      htmx.trigger(queue, "queue-stale");
+    }
+    if (elt && elt.id === "queue" && queue && queueScroll !== null) {
+      queue.scrollTop = queueScroll;
+      queueScroll = null;
+    }
+    titleCount();
   });
 
   // --- after HTMX swaps: keep the list's selection on what the detail pane shows --------------

@@ -56,7 +56,8 @@ def test_the_inbox_queries_stay_flat_from_1_to_50_requests(
     fill(submit, reviewer, other_reviewer, 49)  # 50 of each
     many = {url: count_queries(alice, url) for url in URLS}
     assert many == few
-    # user, session, groups, filter choices (2), page keys per part, page rows, counts (2).
+    # user, session, groups, filter choices (2), page keys per part, page rows, counts (2),
+    # the away state (full page only).
     assert max(many.values()) <= 12, many
     for url in URLS:
         assert count_queries(alice, url, **hx(target="queue")) <= many[url]

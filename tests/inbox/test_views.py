@@ -233,7 +233,7 @@ def test_a_resubmission_shows_the_previous_revision_and_its_diff(
     )
     response = alice.get(f"/inbox/{second.pk}/")
     diff = {row["field"]: (row["before"], row["after"]) for row in response.context["diff"]}
-    assert diff == {"title": ("Refund", "Refund with proof"), "amount": ("120", "95")}
+    assert diff == {"Title": ("Refund", "Refund with proof"), "Amount": ("120", "95")}
     assert f"/inbox/{first.pk}/" in response.content.decode()
 
 

@@ -45,7 +45,7 @@ def test_the_email_has_the_request_the_policy_and_a_button_per_option(
     text, html = parts(message)
     for body in (text, html):
         assert pending.title in body
-        assert "amount" in body and "120.0" in body and "acme" in body
+        assert "Amount" in body and "120" in body and "acme" in body
         assert "Check the amount against the order" in body  # the policy summary
         assert pending.due_at is not None
         assert pending.due_at.strftime("%Y-%m-%d %H:%M") in body
@@ -65,7 +65,7 @@ def test_only_the_visible_fields_are_shown(
     pending.policy.save()
     send(pending)
     text, html = parts(smtp_email.wait_for(2)[0])
-    assert "amount" in text and "acme" not in text and "acme" not in html
+    assert "Amount: USD 120" in text and "acme" not in text and "acme" not in html
 
 
 def test_the_email_writes_values_as_the_inbox_does(
@@ -76,7 +76,7 @@ def test_the_email_writes_values_as_the_inbox_does(
     pending.save()
     send(pending)
     text, html = parts(smtp_email.wait_for(1)[0])
-    assert "refund: true" in text and "refund: True" not in text
+    assert "Refund: true" in text and "Refund: True" not in text
     assert "true" in html and ">True<" not in html
     client.force_login(reviewer)
     assert ">true<" in client.get(f"/inbox/{pending.pk}/").content.decode()
