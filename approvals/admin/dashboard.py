@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from approvals.admin import charts
 from approvals.models import ApprovalRequest, Decision, Membership, Route
+from approvals.services.manager import is_manager
 
 Status = ApprovalRequest.Status
 HUMAN_CHANNELS = [
@@ -421,11 +422,13 @@ def dashboard_view(request: HttpRequest, site: AdminSite) -> HttpResponse:
 
 
 def index_entries(request: HttpRequest) -> list[dict[str, Any]]:
-    if not request.user.has_perm(DASHBOARD_PERMISSION):
-        return []
-    entries = [("Managers' dashboard", "Dashboard", "admin:approvals_dashboard")]
-    if request.user.has_perm("approvals.view_policy"):
-        entries.append(("What-if on a threshold", "WhatIf", "admin:approvals_whatif"))
+    entries = []
+    if request.user.has_perm(DASHBOARD_PERMISSION):
+        entries.append(("Managers' dashboard", "Dashboard", "admin:approvals_dashboard"))
+        if request.user.has_perm("approvals.view_policy"):
+            entries.append(("What-if on a threshold", "WhatIf", "admin:approvals_whatif"))
+    if is_manager(request.user):
+        entries.append(("Invite a reviewer", "Invite", "admin:approvals_invite"))
     return [
         {
             "name": name,
