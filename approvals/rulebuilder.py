@@ -110,9 +110,12 @@ def leaves_of(condition: Any) -> tuple[str, list[dict[str, Any]]] | None:
         return "all", [dict(condition)]
     for join in ("all", "any"):
         items = condition.get(join)
-        if len(condition) == 1 and isinstance(items, list):
-            if all(isinstance(item, Mapping) and "field" in item for item in items):
-                return join, [dict(item) for item in items]
+        if (
+            len(condition) == 1
+            and isinstance(items, list)
+            and all(isinstance(item, Mapping) and "field" in item for item in items)
+        ):
+            return join, [dict(item) for item in items]
     return None
 
 

@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from approvals import routing
 from approvals.admin.delivery import OutboxEventInline
 from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from approvals.admin.request_actions import action_context, request_action_view
@@ -189,6 +188,7 @@ class PolicyAdmin(SimpleHistoryAdmin):
         "rule_count",
         "stage_count",
         "open_count",
+        "summary_state",
         "updated_at",
     ]
     list_filter = ["is_active", "expiry_action"]
@@ -237,6 +237,12 @@ class PolicyAdmin(SimpleHistoryAdmin):
                 f"{obj.rules_updated_at:%Y-%m-%d %H:%M}",
             )
         return "Up to date with the rules."
+
+    @admin.display(description="summary")
+    def summary_state(self, obj: Policy) -> str:
+        if obj.summary_is_stale:
+            return format_html('<span class="cp-stale">{}</span>', "Possibly out of date")
+        return "Up to date"
 
     rule_count = count_column("rule_total", "rules")
     stage_count = count_column("stage_total", "stages")

@@ -42,7 +42,7 @@ class ConditionWidget(forms.Widget):
     ) -> SafeString:
         # The project's template engine (templates/ lives outside any app, where Django's
         # default form renderer does not look).
-        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         text = data.get(name)
@@ -140,7 +140,7 @@ class ConditionField(forms.Field):
         self.widget.fields = rulebuilder.schema_fields(schema)
 
     def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, tuple) or isinstance(value, str):
+        if isinstance(value, tuple | str):
             return value
         return None if value is None else json.dumps(value, ensure_ascii=False)
 
