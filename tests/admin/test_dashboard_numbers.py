@@ -45,11 +45,10 @@ def headline(context: dict[str, Any], label: str) -> Any:
 
 
 def rows() -> list[dict[str, Any]]:
-    return list(
-        ApprovalRequest.objects.values(
-            "id", "status", "route", "created_at", "due_at", "decided_at", "assignee__username"
-        )
+    found = ApprovalRequest.objects.values(
+        "id", "status", "route", "created_at", "due_at", "decided_at", "assignee__username"
     )
+    return [dict(row) for row in found]
 
 
 def test_open_and_overdue_and_the_ages_agree(seeded: Any) -> None:
