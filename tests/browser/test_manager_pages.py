@@ -134,3 +134,27 @@ def test_the_dashboard_at_both_sizes(
     width, inner = fits(page)
     assert width <= inner, f"the dashboard is {width} px wide at {inner}"
     screenshot(page, "dashboard-390")
+
+
+def test_the_invite_and_what_if_pages_at_both_sizes(
+    page: Any, live_server: Any, boss: Any, refunds: Policy, screenshot: Any
+) -> None:
+    invite = reverse("admin:approvals_invite")
+    whatif = f"{reverse('admin:approvals_whatif')}?policy={refunds.pk}&days=30"
+    sign_in(page, live_server, boss, invite)
+    for size, suffix in ((WIDE, "1440"), (PHONE, "390")):
+        page.set_viewport_size(size)
+        page.goto(live_server.url + invite)
+        width, inner = fits(page)
+        assert width <= inner, f"the invite page is {width} px wide at {inner}"
+        screenshot(page, f"invite-{suffix}")
+        page.goto(live_server.url + whatif)
+        page.get_by_role("button", name="Replay").click()
+        page.wait_for_url("**condition=*")
+        screenshot(page, f"whatif-apply-{suffix}")
+    page.set_viewport_size(WIDE)
+    page.goto(live_server.url + invite)
+    page.get_by_label("Email").fill("dana@example.com")
+    page.get_by_label("Support leads").check()
+    page.get_by_role("button", name="Send the invitation").click()
+    assert page.get_by_text("Invited dana (dana@example.com), added to support-leads").count() == 1
