@@ -195,6 +195,10 @@ class Policy(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=120)
     summary = models.TextField(blank=True, help_text="Shown beside every decision.")
+    # When the summary and the rules or stages last changed: a summary older than the rules is
+    # flagged as possibly out of date (approvals/admin/policies.py, the what-if's Apply).
+    summary_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rules_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     is_active = models.BooleanField(default=True)
     payload_schema = models.JSONField(
@@ -237,6 +241,13 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def summary_is_stale(self) -> bool:
+        """The rules or stages changed after the summary was last written."""
+        if self.rules_updated_at is None:
+            return False
+        return self.summary_updated_at is None or self.summary_updated_at < self.rules_updated_at
 
     def signing_secrets(self, at: Any = None) -> list[str]:
         """The current secret, plus the previous one while a rotation's grace period lasts."""

@@ -272,6 +272,16 @@ def seed_demo(*, requests: int = 300, seed: int = 42) -> SeedSummary:
             actor=REQUESTED_BY,
         )
         summary.requests_created += 1
+        if approval.status == ApprovalRequest.Status.PENDING and (overdue or not decide):
+            # Demo data only, as below: work still open arrived some time ago. An overdue one
+            # was created a full SLA before its due time (so the dashboard never shows it as
+            # "< 1 h old"); the rest within the first half of their SLA (so none is late).
+            sla = timedelta(minutes=policy.sla_minutes or 240)
+            if overdue and approval.due_at is not None:
+                created = approval.due_at - sla
+            else:
+                created = approval.created_at - sla * delays.uniform(0, 0.5)
+            ApprovalRequest.objects.filter(pk=approval.pk).update(created_at=created)
         if approval.status == ApprovalRequest.Status.PENDING and decide and not overdue:
             decided = _decide_some(approval, rng)
             summary.decisions_made += decided

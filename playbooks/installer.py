@@ -162,7 +162,9 @@ def install_playbook(slug: str) -> Policy:
         changed = True
 
     if not created:
-        policy_save_edits(policy=policy, changed=changed)
+        policy_save_edits(
+            policy=policy, changed=changed, rules_changed=changed, summary_changed=changed
+        )
     return policy
 
 

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from approvals.admin import charts
 from approvals.models import ApprovalRequest, Decision, Membership, Route
+from approvals.services.manager import is_manager
 
 Status = ApprovalRequest.Status
 HUMAN_CHANNELS = [
@@ -147,16 +148,41 @@ def decision_histogram(*, since: datetime) -> list[tuple[str, int]]:
     return [(name, counts[f"b{i}"]) for i, (name, _, _) in enumerate(HISTOGRAM)]
 
 
-def sla_by_policy(*, since: datetime) -> list[Any]:
-    """Of requests finished in the window that had a due time: how many finished by it."""
-    return list(
+def sla_requests(*, since: datetime) -> QuerySet[ApprovalRequest]:
+    """The requests the SLA is measured on: finished in the window, with a due time, and
+    in people's hands (no rule decided them, nobody withdrew them). Expired ones count as late."""
+    return (
         ApprovalRequest.objects.filter(decided_at__gte=since, due_at__isnull=False)
+        .exclude(route=Route.AUTO)
+        .exclude(status=Status.CANCELLED)
+    )
+
+
+def sla_by_policy(*, since: datetime) -> list[Any]:
+    """Of the `sla_requests`, per policy: how many finished by their due time."""
+    return list(
+        sla_requests(since=since)
         .values("policy__name")
         .annotate(
             total=Count("id"),
             met=Count("id", filter=Q(decided_at__lte=F("due_at")) & ~Q(status=Status.EXPIRED)),
         )
-        .order_by("-total", "policy__name")[:TOP_ROWS]
+        .order_by("-total", "policy__name")
+    )
+
+
+def sla_totals(*, since: datetime) -> dict[str, int]:
+    """The headline's figures over every policy (the chart shows the busiest TOP_ROWS)."""
+    return sla_requests(since=since).aggregate(
+        total=Count("id"),
+        met=Count("id", filter=Q(decided_at__lte=F("due_at")) & ~Q(status=Status.EXPIRED)),
+    )
+
+
+def human_decision_totals(*, since: datetime) -> dict[str, int]:
+    """Decisions people made in the window, and on how many requests."""
+    return _human_decisions(since).aggregate(
+        decisions=Count("id"), requests=Count("approval_id", distinct=True)
     )
 
 
@@ -174,6 +200,14 @@ def routes_by_policy(*, since: datetime) -> list[Any]:
     )
 
 
+def route_totals(*, since: datetime) -> dict[str, int]:
+    """Requests created in the window, and how many a rule decided (every policy)."""
+    return ApprovalRequest.objects.filter(created_at__gte=since).aggregate(
+        total=Count("id"),
+        auto=Count("id", filter=Q(route=Route.AUTO, status__in=[Status.APPROVED, Status.REJECTED])),
+    )
+
+
 BACKLOG = [
     ("< 1h", 0, 1),
     ("1\u20134h", 1, 4),
@@ -188,7 +222,8 @@ def backlog(*, now: datetime) -> tuple[list[tuple[str, int]], int, int]:
     """Pending requests by age, the total, and how many are past their due time."""
     buckets: dict[str, Any] = {}
     for i, (_, low, high) in enumerate(BACKLOG):
-        window = Q(created_at__lte=now - timedelta(hours=low))
+        # The youngest bucket has no lower age, so every open request is in exactly one bucket.
+        window = Q(created_at__lte=now - timedelta(hours=low)) if low else Q()
         if high is not None:
             window &= Q(created_at__gt=now - timedelta(hours=high))
         buckets[f"b{i}"] = Count("id", filter=window)
@@ -221,7 +256,11 @@ def overdue_requests(*, now: datetime) -> list[ApprovalRequest]:
 
 
 def reviewer_load(*, since: datetime, now: datetime) -> list[Any]:
-    """Every group member: decisions in the window, open and overdue work, fatigue flag."""
+    """Every active group member, with no work or plenty, plus anyone else who holds open work
+    or decided in the window: human decisions in the window, open and overdue work, fatigue
+    flag. So the open work here adds up to every assigned open request, and the decisions to
+    the "Human decisions" headline.
+    """
 
     def count(queryset: QuerySet[Any], field: str) -> Coalesce:
         return Coalesce(
@@ -233,21 +272,28 @@ def reviewer_load(*, since: datetime, now: datetime) -> list[Any]:
         )
 
     pending = ApprovalRequest.objects.filter(assignee=OuterRef("pk"), status=Status.PENDING)
+    human = _human_decisions(since)
+    involved = (
+        Q(is_active=True, pk__in=Membership.objects.values("user_id"))
+        | Q(
+            pk__in=ApprovalRequest.objects.filter(
+                status=Status.PENDING, assignee__isnull=False
+            ).values("assignee_id")
+        )
+        | Q(pk__in=human.filter(decided_by__isnull=False).values("decided_by_id"))
+    )
     return list(
         get_user_model()
-        .objects.filter(pk__in=Membership.objects.values("user_id"))
+        .objects.filter(involved)
         .annotate(
-            decided=count(
-                Decision.objects.filter(decided_by=OuterRef("pk"), decided_at__gte=since),
-                "decided_by",
-            ),
+            decided=count(human.filter(decided_by=OuterRef("pk")), "decided_by"),
             open_now=count(pending, "assignee"),
             overdue_now=count(pending.filter(due_at__lte=now), "assignee"),
             flagged_at=F("reviewer_profile__fatigue_flagged_at"),
             flag_reason=F("reviewer_profile__fatigue_reason"),
         )
         .only("id", "username")
-        .order_by("-decided", "-open_now", "username")[:50]
+        .order_by("-open_now", "-decided", "username")
     )
 
 
@@ -270,16 +316,17 @@ def _window(request: HttpRequest) -> int | None:
 def dashboard_context(*, days: int, now: datetime) -> dict[str, Any]:
     since = now - timedelta(days=days)
     overall = time_to_decision(since=since, key="-")
-    sla_rows = sla_by_policy(since=since)
+    sla_rows = sla_by_policy(since=since)[:TOP_ROWS]
+    sla = sla_totals(since=since)
     route_rows = routes_by_policy(since=since)
     ages, open_total, overdue_total = backlog(now=now)
     reviewers = reviewer_load(since=since, now=now)
+    human = human_decision_totals(since=since)
 
-    sla_total = sum(r["total"] for r in sla_rows)
-    sla_met = sum(r["met"] for r in sla_rows)
-    created = sum(r["total"] for r in route_rows)
-    auto = sum(r["auto_approved"] + r["auto_rejected"] for r in route_rows)
-    decided = overall[0].count if overall else 0
+    sla_total, sla_met = sla["total"], sla["met"]
+    routes = route_totals(since=since)
+    created, auto = routes["total"], routes["auto"]
+    unassigned = open_total - sum(r.open_now for r in reviewers)
     headlines = [
         Headline(
             "Median time to decision",
@@ -289,7 +336,7 @@ def dashboard_context(*, days: int, now: datetime) -> dict[str, Any]:
         Headline(
             "SLA hit rate",
             charts.percent(sla_met / sla_total if sla_total else None),
-            f"{sla_met} of {sla_total} on time",
+            f"{sla_met} of {sla_total} requests people finished were on time",
             warn=bool(sla_total) and sla_met / sla_total < 0.9,
         ),
         Headline(
@@ -297,7 +344,12 @@ def dashboard_context(*, days: int, now: datetime) -> dict[str, Any]:
             charts.percent(auto / created if created else None),
             f"{auto} of {created} requests",
         ),
-        Headline("Human decisions", str(decided), f"in the last {days} days"),
+        Headline(
+            "Human decisions",
+            str(human["decisions"]),
+            f"on {human['requests']} request{'s' if human['requests'] != 1 else ''}, "
+            f"last {days} days",
+        ),
         Headline("Open now", str(open_total), f"{overdue_total} overdue", warn=overdue_total > 0),
     ]
     flagged = [r for r in reviewers if r.flagged_at]
@@ -378,7 +430,7 @@ def dashboard_context(*, days: int, now: datetime) -> dict[str, Any]:
                     ],
                     f"{r.open_now} open" + (f", {r.overdue_now} late" if r.overdue_now else ""),
                 )
-                for r in reviewers[:TOP_ROWS]
+                for r in reviewers
             ],
             absolute=True,
         ),
@@ -387,11 +439,12 @@ def dashboard_context(*, days: int, now: datetime) -> dict[str, Any]:
             "Decisions per reviewer",
             [
                 (r.username, [charts.Segment(r.decided, charts.INK, "decisions")], str(r.decided))
-                for r in reviewers[:TOP_ROWS]
+                for r in sorted(reviewers, key=lambda r: (-r.decided, r.username))
             ],
             absolute=True,
         ),
         "reviewers": reviewers,
+        "unassigned": unassigned,
         "flagged": flagged,
         "overdue": overdue_requests(now=now),
         "overdue_total": overdue_total,
@@ -421,11 +474,13 @@ def dashboard_view(request: HttpRequest, site: AdminSite) -> HttpResponse:
 
 
 def index_entries(request: HttpRequest) -> list[dict[str, Any]]:
-    if not request.user.has_perm(DASHBOARD_PERMISSION):
-        return []
-    entries = [("Managers' dashboard", "Dashboard", "admin:approvals_dashboard")]
-    if request.user.has_perm("approvals.view_policy"):
-        entries.append(("What-if on a threshold", "WhatIf", "admin:approvals_whatif"))
+    entries = []
+    if request.user.has_perm(DASHBOARD_PERMISSION):
+        entries.append(("Managers' dashboard", "Dashboard", "admin:approvals_dashboard"))
+        if request.user.has_perm("approvals.view_policy"):
+            entries.append(("What-if on a threshold", "WhatIf", "admin:approvals_whatif"))
+    if is_manager(request.user):
+        entries.append(("Invite a reviewer", "Invite", "admin:approvals_invite"))
     return [
         {
             "name": name,

@@ -22,10 +22,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from approvals import routing
 from approvals.admin.delivery import OutboxEventInline
 from approvals.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from approvals.admin.request_actions import action_context, request_action_view
+from approvals.admin.rule_widgets import ConditionField
 from approvals.admin.tokens import create_token_view
 from approvals.callbacks.netguard import UnsafeCallbackURL, check_callback_url
 from approvals.models import (
@@ -42,6 +42,7 @@ from approvals.models import (
     ReviewerProfile,
 )
 from approvals.payload_schema import PayloadSchemaError, check_schema
+from approvals.rulebuilder import describe_rule, describe_stage
 from approvals.services.policies import policy_save_edits
 from approvals.services.reviewers import reviewer_clear_fatigue
 from approvals.services.tokens import api_token_revoke
@@ -67,30 +68,36 @@ def count_column(annotation: str, description: str) -> Callable[[Any, Any], int]
 # --- Policies -----------------------------------------------------------------------------------
 
 
-def _check_condition(value: Any) -> Any:
-    problem = routing.condition_problem(value)
-    if problem:
-        raise ValidationError(problem)
-    return value
-
-
 class PolicyRuleForm(forms.ModelForm):
+    """A rule: its condition edited as rows of field, operator and value (the rule builder)."""
+
+    payload_schema: Any = None  # the policy's, set per request by PolicyRuleInline.get_formset
+    condition = ConditionField()
+
     class Meta:
         model = PolicyRule
         fields = ["position", "name", "condition", "action"]
 
-    def clean_condition(self) -> Any:
-        return _check_condition(self.cleaned_data["condition"])
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        condition = self.fields["condition"]
+        assert isinstance(condition, ConditionField)
+        condition.set_schema(self.payload_schema)
 
 
 class PolicyStageForm(forms.ModelForm):
+    payload_schema: Any = None
+    condition = ConditionField(stage=True)
+
     class Meta:
         model = PolicyStage
         fields = ["position", "name", "group", "quorum", "quorum_count", "condition"]
 
-    def clean_condition(self) -> Any:
-        condition = self.cleaned_data["condition"]
-        return None if condition in (None, {}) else _check_condition(condition)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        condition = self.fields["condition"]
+        assert isinstance(condition, ConditionField)
+        condition.set_schema(self.payload_schema)
 
 
 class PolicyForm(forms.ModelForm):
@@ -120,26 +127,70 @@ class PolicyForm(forms.ModelForm):
         return schema
 
 
-class PolicyRuleInline(admin.TabularInline):
+# Narrow inputs in the policy page's inline tables, so the page fits 1440 px (docs/operations.md).
+COMPACT_TEXT: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.CharField: {"widget": forms.TextInput(attrs={"size": 14})}
+}
+
+
+class SchemaAwareInline:
+    """Hands the policy's payload schema to each form, so the builder offers its fields."""
+
+    form: Any
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        base = kwargs.get("form", self.form)
+        schema = obj.payload_schema if obj is not None else None
+        kwargs["form"] = type(base.__name__, (base,), {"payload_schema": schema})
+        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+
+
+class PolicyRuleInline(SchemaAwareInline, admin.TabularInline):
+    formfield_overrides = COMPACT_TEXT
     model = PolicyRule
     form = PolicyRuleForm
     extra = 0
     ordering = ("position", "id")
+    fields = ["position", "name", "condition", "action", "sentence"]
+    readonly_fields = ["sentence"]
+
+    @admin.display(description="what it does")
+    def sentence(self, obj: PolicyRule) -> str:
+        if obj.pk is None:
+            return ""
+        return format_html(
+            '<span class="cp-sentence">{}</span>', describe_rule(obj.action, obj.condition)
+        )
 
 
-class PolicyStageInline(admin.TabularInline):
+class PolicyStageInline(SchemaAwareInline, admin.StackedInline):
+    formfield_overrides = COMPACT_TEXT
+    # Stacked: a stage has a group, a quorum and a condition, too many columns for a table.
     model = PolicyStage
     form = PolicyStageForm
     extra = 0
     ordering = ("position", "id")
+    fields = ["position", "name", "group", "quorum", "quorum_count", "condition", "sentence"]
+    readonly_fields = ["sentence"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PolicyStage]:
         return super().get_queryset(request).select_related("group")
+
+    @admin.display(description="when it runs")
+    def sentence(self, obj: PolicyStage) -> str:
+        if obj.pk is None:
+            return ""
+        return format_html('<span class="cp-sentence">{}</span>', describe_stage(obj.condition))
 
 
 class DecisionOptionInline(admin.TabularInline):
     model = DecisionOption
     extra = 0
+    formfield_overrides = {
+        **COMPACT_TEXT,
+        models.SlugField: {"widget": forms.TextInput(attrs={"size": 14})},
+        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 18})},
+    }
     ordering = ("position", "id")
     fields = [
         "position",
@@ -166,11 +217,12 @@ class PolicyAdmin(SimpleHistoryAdmin):
         "rule_count",
         "stage_count",
         "open_count",
+        "summary_state",
         "updated_at",
     ]
     list_filter = ["is_active", "expiry_action"]
     search_fields = ["name", "slug", "summary"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    readonly_fields = ["version", "summary_status", "created_at", "updated_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [PolicyRuleInline, PolicyStageInline, DecisionOptionInline]
     # Callback URLs are https in production; a scheme-less entry should not become http. A plain
@@ -182,7 +234,7 @@ class PolicyAdmin(SimpleHistoryAdmin):
         }
     }
     fieldsets = [
-        (None, {"fields": ["name", "slug", "version", "is_active", "summary"]}),
+        (None, {"fields": ["name", "slug", "version", "is_active", "summary", "summary_status"]}),
         ("Payload", {"fields": ["payload_schema", "visible_fields", "editable_fields"]}),
         (
             "SLA",
@@ -208,6 +260,25 @@ class PolicyAdmin(SimpleHistoryAdmin):
             )
         )
 
+    @admin.display(description="summary status")
+    def summary_status(self, obj: Policy) -> str:
+        if obj.pk is None:
+            return ""
+        if obj.summary_is_stale:
+            return format_html(
+                '<strong class="cp-stale">Possibly out of date:</strong> the rules or stages '
+                "changed on {} UTC, after the summary was last written. Reviewers read it "
+                "beside every decision; check it and save.",
+                f"{obj.rules_updated_at:%Y-%m-%d %H:%M}",
+            )
+        return "Up to date with the rules."
+
+    @admin.display(description="summary")
+    def summary_state(self, obj: Policy) -> str:
+        if obj.summary_is_stale:
+            return format_html('<span class="cp-stale">{}</span>', "Possibly out of date")
+        return "Up to date"
+
     rule_count = count_column("rule_total", "rules")
     stage_count = count_column("stage_total", "stages")
     open_count = count_column("open_total", "open")
@@ -223,7 +294,24 @@ class PolicyAdmin(SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         if change:
             changed = form.has_changed() or any(formset.has_changed() for formset in formsets)
-            policy_save_edits(policy=form.instance, changed=changed)
+            rules_changed = any(
+                formset.has_changed()
+                for formset in formsets
+                if formset.model in (PolicyRule, PolicyStage)
+            )
+            summary_changed = "summary" in form.changed_data
+            policy = policy_save_edits(
+                policy=form.instance,
+                changed=changed,
+                rules_changed=rules_changed,
+                summary_changed=summary_changed,
+            )
+            if rules_changed and not summary_changed and policy.summary_is_stale:
+                messages.warning(
+                    request,
+                    "The rules changed but the summary did not: check that it still says "
+                    "what the policy does.",
+                )
 
 
 # --- Groups and reviewers -----------------------------------------------------------------------

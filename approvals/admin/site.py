@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
 
 from approvals.admin.dashboard import dashboard_view, index_entries
+from approvals.admin.invites import invite_view
 from approvals.admin.whatif import whatif_view
 
 
@@ -26,6 +27,7 @@ class CheckpointAdminSite(admin.AdminSite):
         return [
             path("approvals/dashboard/", self._page(dashboard_view), name="approvals_dashboard"),
             path("approvals/what-if/", self._page(whatif_view), name="approvals_whatif"),
+            path("approvals/invite/", self._page(invite_view), name="approvals_invite"),
             *super().get_urls(),
         ]
 

@@ -12,6 +12,7 @@ makes the change a new policy version through `policy_update_rule`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import routing
+from approvals import routing, rulebuilder
 from approvals.admin import charts
 from approvals.exceptions import ApprovalError
 from approvals.models import ApprovalRequest, Policy, PolicyRule, Route
@@ -221,6 +222,8 @@ class WhatIfForm(forms.Form):
     )
     action = forms.ChoiceField(choices=PolicyRule.Action.choices)
     days = forms.IntegerField(min_value=1, max_value=MAX_DAYS, initial=30)
+    # Only on Apply: the policy's summary, rewritten for the change (blank keeps it as is).
+    summary = forms.CharField(required=False, max_length=5000, widget=forms.Textarea)
 
     def __init__(self, *args: Any, policy: Policy | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -235,6 +238,29 @@ class WhatIfForm(forms.Form):
         if problem:
             raise forms.ValidationError(problem)
         return condition
+
+
+def suggest_summary(summary: str, old: Any, new: Any) -> str:
+    """The summary with the rule's old threshold replaced by the new one, when it says it.
+
+    Only for a single comparison whose number changed ("Refunds under 50 …" with 50 → 60);
+    anything else is returned unchanged for the manager to rewrite.
+    """
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return summary
+    before, after = old.get("value"), new.get("value")
+    if not (routing._is_number(before) and routing._is_number(after)) or before == after:
+        return summary
+    if old.get("field") != new.get("field"):
+        return summary
+    words = [rulebuilder.value_text(before)]
+    if isinstance(before, float) and before.is_integer():
+        words.append(str(int(before)))
+    for word in words:
+        pattern = rf"(?<![\w.]){re.escape(word)}(?![\w]|\.\d)"
+        if re.search(pattern, summary):
+            return re.sub(pattern, rulebuilder.value_text(after), summary)
+    return summary
 
 
 def _chosen_policy(data: Any) -> Policy | None:
@@ -287,11 +313,29 @@ def whatif_view(request: HttpRequest, site: AdminSite) -> HttpResponse:
         "form": form,
         "policy": policy,
         "rules": [
-            {"rule": rule, "condition": json.dumps(rule.condition, ensure_ascii=False)}
+            {
+                "rule": rule,
+                "condition": json.dumps(rule.condition, ensure_ascii=False),
+                "sentence": rulebuilder.describe_rule(rule.action, rule.condition),
+            }
             for rule in (policy.rules.order_by("position", "id") if policy else [])
         ],
         "result": result,
         "charts": result_charts(result) if result else None,
+        "suggested_summary": (
+            suggest_summary(
+                policy.summary,
+                form.cleaned_data["rule"].condition,
+                form.cleaned_data["condition"],
+            )
+            if result and policy
+            else ""
+        ),
+        "rule_sentence": (
+            rulebuilder.describe_rule(form.cleaned_data["action"], form.cleaned_data["condition"])
+            if result
+            else ""
+        ),
         "can_apply": request.user.has_perm(APPLY_PERMISSION),
     }
     return render(request, "admin/approvals/whatif.html", context, status=status)
@@ -301,12 +345,14 @@ def _apply(request: HttpRequest, form: WhatIfForm) -> HttpResponse:
     if not request.user.has_perm(APPLY_PERMISSION):
         raise PermissionDenied
     policy, rule = form.cleaned_data["policy"], form.cleaned_data["rule"]
+    summary = form.cleaned_data.get("summary", "").strip()
     try:
         policy = policy_update_rule(
             policy=policy,
             rule=rule,
             condition=form.cleaned_data["condition"],
             action=form.cleaned_data["action"],
+            summary=summary or None,
             actor=request.user.get_username(),
         )
     except ApprovalError as exc:
@@ -316,4 +362,10 @@ def _apply(request: HttpRequest, form: WhatIfForm) -> HttpResponse:
             request,
             f"Rule “{rule.name}” changed: {policy.name} is now at version {policy.version}.",
         )
+        if policy.summary_is_stale:
+            messages.warning(
+                request,
+                "The summary was written before this change: check that it still says what "
+                "the policy does.",
+            )
     return redirect(reverse("admin:approvals_policy_change", args=[policy.pk]))

@@ -113,10 +113,13 @@ def policy_update_rule(
     rule: PolicyRule,
     condition: Any,
     action: str | None = None,
+    summary: str | None = None,
     actor: str = "admin",
 ) -> Policy:
     """Change one rule's condition (and action) as a new policy version: the what-if's Apply.
 
+    `summary`, when given and different, replaces the policy's summary in the same version;
+    otherwise the summary is now older than the rules and flagged as possibly stale.
     Requests already routed keep their version. Nothing changed, nothing written. Raises
     ApprovalError for a rule of another policy or a malformed condition or action.
     """
@@ -130,11 +133,21 @@ def policy_update_rule(
     locked = PolicyRule.objects.select_for_update().filter(pk=rule.pk, policy=policy).first()
     if locked is None:
         raise ApprovalError("That rule is not one of this policy's rules.", field="rule")
-    if locked.condition == condition and locked.action == action:
+    summary_changed = summary is not None and summary.strip() != policy.summary.strip()
+    rule_changed = not (locked.condition == condition and locked.action == action)
+    if not rule_changed and not summary_changed:
         return policy
-    locked.condition, locked.action = condition, action
-    locked.save(update_fields=["condition", "action"])
-    return policy_bump_version(policy=policy, actor=actor)
+    now = timezone.now()
+    if rule_changed:
+        locked.condition, locked.action = condition, action
+        locked.save(update_fields=["condition", "action"])
+        policy.rules_updated_at = now
+    if summary_changed:
+        assert summary is not None
+        policy.summary, policy.summary_updated_at = summary.strip(), now
+    policy.version += 1
+    policy.save()
+    return policy
 
 
 @transaction.atomic
@@ -156,18 +169,32 @@ def policy_rotate_secret(*, policy: Policy) -> Policy:
 
 
 @transaction.atomic
-def policy_save_edits(*, policy: Policy, changed: bool) -> Policy:
+def policy_save_edits(
+    *,
+    policy: Policy,
+    changed: bool,
+    rules_changed: bool = False,
+    summary_changed: bool = False,
+) -> Policy:
     """Save a manager's (or an installer's) edits to a policy and its rules, stages, options.
 
     One save is one new version and one history row, however many inlines changed; nothing
     changed, nothing written. The row lock keeps two concurrent edits from making one version.
+    `rules_changed` (rules or stages) and `summary_changed` stamp when each was last written,
+    so a summary older than the rules shows as possibly stale (`Policy.summary_is_stale`).
     """
+    now = timezone.now()
     if policy.pk is None:
+        policy.summary_updated_at = policy.rules_updated_at = now
         policy.save()
         return policy
     if not changed:
         return policy
     current = Policy.objects.select_for_update().values_list("version", flat=True).get(pk=policy.pk)
     policy.version = current + 1
+    if rules_changed:
+        policy.rules_updated_at = now
+    if summary_changed:
+        policy.summary_updated_at = now
     policy.save()
     return policy
