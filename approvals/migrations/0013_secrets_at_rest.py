@@ -59,7 +59,7 @@ def decrypt_existing(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("approvals", "0010_standing_approvals"),
+        ("approvals", "0012_audit_guard"),
         ("mfa", "0003_authenticator_type_uniq"),
     ]
 
