@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0010_standing_approvals'),
+        ('approvals', '0013_secrets_at_rest'),
     ]
 
     operations = [
