@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
-from approvals.inbox.deeplinks import deeplink_url, make_token
+from approvals.inbox.deeplinks import deeplink_url, make_tokens
 from approvals.models import (
     ApprovalRequest,
     Decision,
@@ -106,13 +106,14 @@ def approval_message(
     *, approval: ApprovalRequest, reviewer: Any, kind: str, options: list[DecisionOption]
 ) -> EmailMultiAlternatives:
     """The HTML + text email for one reviewer, a deep-link button per decision option."""
+    tokens = make_tokens(
+        reviewer=reviewer, approval=approval, option_keys=[option.key for option in options]
+    )
     buttons = [
         {
             "label": option.label,
             "outcome": option.outcome,
-            "url": deeplink_url(
-                make_token(reviewer=reviewer, approval=approval, option_key=option.key)
-            ),
+            "url": deeplink_url(tokens[option.key]),
         }
         for option in options
     ]
@@ -124,7 +125,7 @@ def approval_message(
         "buttons": buttons,
         "inbox_url": absolute_url("inbox_detail", approval.pk),
         "site_url": settings.SITE_URL,
-        "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
+        "max_age_hours": settings.DEEP_LINK_HOURS,
     }
     subject = SUBJECTS.get(kind, SUBJECTS[Kind.ASSIGNED]).format(title=approval.title)
     message = EmailMultiAlternatives(
@@ -275,6 +276,10 @@ def send_batch(*, user_id: int, batch: str) -> int:
         if approval is None or approval.stage != notice.stage:
             continue
         held.append(approval)
+        item_options = options.get(approval.policy_id, [])
+        tokens = make_tokens(
+            reviewer=reviewer, approval=approval, option_keys=[o.key for o in item_options]
+        )
         items.append(
             {
                 "approval": approval,
@@ -282,13 +287,8 @@ def send_batch(*, user_id: int, batch: str) -> int:
                 "fields": visible_fields(approval),
                 "inbox_url": absolute_url("inbox_detail", approval.pk),
                 "buttons": [
-                    {
-                        "label": option.label,
-                        "url": deeplink_url(
-                            make_token(reviewer=reviewer, approval=approval, option_key=option.key)
-                        ),
-                    }
-                    for option in options.get(approval.policy_id, [])
+                    {"label": option.label, "url": deeplink_url(tokens[option.key])}
+                    for option in item_options
                 ],
             }
         )
@@ -314,7 +314,7 @@ def send_batch(*, user_id: int, batch: str) -> int:
         "minutes": settings.NOTIFY_BATCH_MINUTES,
         "inbox": absolute_url("inbox"),
         "settings_url": absolute_url("settings"),
-        "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
+        "max_age_hours": settings.DEEP_LINK_HOURS,
     }
     message = EmailMultiAlternatives(
         subject=subject,

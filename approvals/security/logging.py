@@ -1,0 +1,47 @@
+"""Email-link tokens are credentials: keep them out of every log line (docs/security.md "Email links").
+
+`/d/<token>/` (and its URL-encoded form, as in a `?next=` parameter) becomes `/d/[redacted]/`
+in a record's message and in each of its arguments, before any handler formats it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+# A token is django.core.signing output (URL-safe base64, ".", ":"), possibly percent-encoded.
+TOKEN_IN_PATH = re.compile(r"(?i)(/|%2F)d(/|%2F)(?:[A-Za-z0-9_.:\-]|%3A)+")
+REDACTED = r"\1d\2[redacted]"
+
+
+def scrub(text: str) -> str:
+    return TOKEN_IN_PATH.sub(REDACTED, text)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    try:
+        text = str(value)  # a request, a URL object: whatever the format string will print
+    except Exception:  # an object that cannot print itself cannot leak a token either
+        return value
+    cleaned = scrub(text)
+    return value if cleaned == text else cleaned
+
+
+class ScrubDeepLinkTokens(logging.Filter):
+    """Rewrites the record in place and always lets it through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        else:
+            record.msg = _clean(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: _clean(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_clean(value) for value in record.args)
+        return True
