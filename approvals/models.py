@@ -714,7 +714,9 @@ class DeepLink(models.Model):
     approval = models.ForeignKey(
         ApprovalRequest, on_delete=models.CASCADE, related_name="deep_links"
     )
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
     stage = models.PositiveIntegerField()
     option_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)

@@ -32,7 +32,10 @@ class DeepLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "state",
     ]
     list_select_related = ["approval", "reviewer"]
-    list_filter = [("used_at", admin.EmptyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ("used_at", admin.EmptyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["approval__id", "approval__external_id", "reviewer__username"]
     readonly_fields = [
         "approval",

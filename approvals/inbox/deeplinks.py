@@ -164,9 +164,7 @@ def resolve_token(data: dict[str, Any]) -> LinkTarget:
     if link.revoked_at is not None:
         raise DeadLink(403, "This link was revoked", "An administrator revoked this link.")
     if link.used_at is not None:
-        raise DeadLink(
-            410, "This link was already used", "Each link in an email decides once."
-        )
+        raise DeadLink(410, "This link was already used", "Each link in an email decides once.")
     if link.expires_at <= timezone.now():
         raise _expired()
     approval = link.approval
@@ -305,7 +303,11 @@ def deeplink(request: HttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         initial = {"approval": approval.pk}
         return _confirm(
-            request, target, ConfirmForm(option=target.option, initial=initial), 200, sign_in=sign_in
+            request,
+            target,
+            ConfirmForm(option=target.option, initial=initial),
+            200,
+            sign_in=sign_in,
         )
     form = ConfirmForm(request.POST, option=target.option)
     if sign_in:

@@ -41,7 +41,10 @@ class ScrubDeepLinkTokens(logging.Filter):
         else:
             record.msg = _clean(record.msg)
         if isinstance(record.args, dict):
-            record.args = {key: _clean(value) for key, value in record.args.items()}
+            # In place: gunicorn's access-log atoms are a dict subclass that answers "-" for
+            # a missing key, which a plain copy would lose.
+            for key, value in list(record.args.items()):
+                record.args[key] = _clean(value)
         elif record.args:
             record.args = tuple(_clean(value) for value in record.args)
         return True

@@ -77,6 +77,6 @@ def deeplink_decide(
 def deeplink_revoke(*, links: Iterable[DeepLink], by: Any) -> int:
     """Revoke links that are not spent or revoked yet; returns how many were revoked."""
     pks = [link.pk for link in links]
-    return DeepLink.objects.filter(pk__in=pks, used_at__isnull=True, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_by=by
-    )
+    return DeepLink.objects.filter(
+        pk__in=pks, used_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now(), revoked_by=by)

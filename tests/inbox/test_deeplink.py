@@ -17,8 +17,8 @@ from approvals.models import (
     ApprovalRequest,
     AuditEntry,
     Decision,
-    DeepLink,
     DecisionOption,
+    DeepLink,
     Membership,
     Notification,
     OutboxEvent,
@@ -229,9 +229,7 @@ def test_an_expired_token(
     assert_dead(client, token, pending, 410, "expired")
 
 
-def test_a_link_whose_record_expired(
-    client: Client, pending: ApprovalRequest, token: str
-) -> None:
+def test_a_link_whose_record_expired(client: Client, pending: ApprovalRequest, token: str) -> None:
     DeepLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert_dead(client, token, pending, 410, "expired")
 
