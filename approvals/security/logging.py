@@ -47,4 +47,11 @@ class ScrubDeepLinkTokens(logging.Filter):
                 record.args[key] = _clean(value)
         elif record.args:
             record.args = tuple(_clean(value) for value in record.args)
+        # django.request attaches the request itself; handlers that print it (the admins'
+        # error email) would print its path. Dropped when that path holds a token.
+        request = getattr(record, "request", None)
+        if request is not None and scrub(str(getattr(request, "path", ""))) != str(
+            getattr(request, "path", "")
+        ):
+            record.request = None
         return True

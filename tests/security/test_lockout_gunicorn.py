@@ -156,3 +156,14 @@ def test_a_password_alone_does_not_open_the_admin_for_a_manager_with_totp(
     assert form.headers["Location"].startswith("/accounts/login/")
     admin = session.get(server.url + "/admin/", allow_redirects=False, timeout=30)
     assert admin.status_code == 302
+
+
+def test_the_access_log_has_no_link_tokens(server: Server) -> None:
+    token = "eyJsIjoxLCJyIjoxfQ:1xYZGR:GP6RoXa71DPXtGMJ_7ME_UuwzKs6AkefhGGdO1Lh"
+    assert requests.get(f"{server.url}/d/{token}/", timeout=30).status_code == 400
+    assert requests.post(f"{server.url}/d/{token}/", timeout=30).status_code == 403  # CSRF
+    deadline = time.monotonic() + 5
+    while "/d/[redacted]/" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert '"GET /d/[redacted]/ HTTP/1.1" 400' in server.log()
+    assert token.split(":")[0] not in server.log()
