@@ -69,7 +69,7 @@ def test_a_link_opened_by_another_reviewer_and_one_that_needs_sign_in(
     ).wait_for()
     assert axe_violations(bob) == []
     shoot(bob, "deeplink-not-yours")
-    bob.get_by_role("button", name="Sign out").click()
+    bob.get_by_role("article").get_by_role("button", name="Sign out").click()
     bob.wait_for_load_state()
 
     enrol_totp(reviewer)
