@@ -112,7 +112,7 @@ def manager(db: Any) -> Any:
     user = UserFactory.create(username="maria", email="maria@example.com", is_staff=True)
     managers, _ = Group.objects.get_or_create(name="Managers")
     user.groups.add(managers)
-    user.totp_secret = enrol_totp(user)
+    user.totp_secret = enrol_totp(user)  # type: ignore[attr-defined]
     return user
 
 

@@ -40,7 +40,7 @@ def manager_client(client: Client, manager: Any, sign_in: Callable[..., Client])
 def bare_staff(db: Any) -> Any:
     """Staff, so the admin lets them in, but without the managers' permissions."""
     user = UserFactory.create(username="sam", is_staff=True)
-    user.totp_secret = enrol_totp(user)
+    user.totp_secret = enrol_totp(user)  # type: ignore[attr-defined]
     return user
 
 
@@ -48,7 +48,7 @@ def bare_staff(db: Any) -> Any:
 def staff_viewer(db: Any) -> Any:
     """Staff who may view policies and requests but not change policies."""
     user = UserFactory.create(username="vic", is_staff=True)
-    user.totp_secret = enrol_totp(user)
+    user.totp_secret = enrol_totp(user)  # type: ignore[attr-defined]
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_policy", "view_approvalrequest"])
     )

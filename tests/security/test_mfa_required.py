@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -93,3 +94,14 @@ def test_anonymous_visitors_are_not_affected(client: Client, db: Any, settings: 
     settings.MFA_REQUIRED_FOR_ALL = True
     assert client.get("/inbox/")["Location"].startswith("/accounts/login/")
     assert client.get("/healthz").status_code in (200, 503)
+
+
+def test_the_sessions_page_is_for_signed_in_people_and_shows_only_their_own(
+    client: Client, reviewer: Any, other_reviewer: Any, sign_in: Callable[..., Client]
+) -> None:
+    assert client.get("/accounts/sessions/")["Location"].startswith("/accounts/login/")
+    sign_in(Client(), other_reviewer)  # bob's session elsewhere
+    sign_in(client, reviewer)
+    page = client.get("/accounts/sessions/")
+    assert page.status_code == 200
+    assert len(page.context["sessions"]) == 1
