@@ -13,7 +13,10 @@ class ApprovalsConfig(AppConfig):
         # Registers every ModelAdmin on the default site (see approvals/admin/__init__.py), and
         # the deploy checks (docs/security.md "Deploy checks").
         from approvals import checks  # noqa: F401
-        from approvals.admin import delivery, inbound, policies, standing  # noqa: F401
+        from approvals.admin import deeplinks, delivery, inbound, policies, standing  # noqa: F401
+
+        # Stamps a session's last-seen time at sign-in (the idle timeout's starting point).
+        from approvals.security import middleware  # noqa: F401
 
 
 class CheckpointAdminConfig(admin_apps.AdminConfig):

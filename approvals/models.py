@@ -227,6 +227,14 @@ class Policy(models.Model):
         max_length=20, choices=ExpiryAction.choices, default=ExpiryAction.EXPIRE
     )
     callback_url = models.URLField(max_length=2000, blank=True)
+    email_decisions_need_sign_in = models.BooleanField(
+        "email decisions need sign-in",
+        default=False,
+        help_text=(
+            "An email link then only shows the request; deciding needs the reviewer signed in "
+            "(with their second factor when they have one). For high-stakes policies."
+        ),
+    )
     # Encrypted at rest and kept out of the history (docs/security.md "Secrets at rest and inputs").
     signing_secret = EncryptedTextField(default=new_signing_secret, editable=False)
     previous_signing_secret = EncryptedTextField(blank=True, editable=False)
@@ -707,6 +715,51 @@ class Notification(models.Model):
 
 
 # --- API ------------------------------------------------------------------------------------------
+
+
+class DeepLink(models.Model):
+    """One decision link minted for one reviewer, request, stage and option (docs/security.md
+    "Email links"). The signed token names this row; the row makes the link single-use
+    (`used_at`, set by the POST that decides) and revocable (`revoked_at`, from the admin).
+    A link of a request that was decided, moved on or handed to someone else is refused by
+    comparing it with the request, so deciding writes nothing here."""
+
+    approval = models.ForeignKey(
+        ApprovalRequest, on_delete=models.CASCADE, related_name="deep_links"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    stage = models.PositiveIntegerField()
+    option_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["approval", "reviewer"], name="deeplink_approval_reviewer")]
+
+    def __str__(self) -> str:
+        return f"link #{self.pk} for {self.option_key}"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.used_at:
+            return "used"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "live"
 
 
 class ApiToken(models.Model):

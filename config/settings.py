@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # people see and end their own sessions (linked from /settings/)
     "approvals",
     "playbooks",
 ]
@@ -91,6 +92,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # After allauth's: an idle session ends, then privileged pages need an enrolled second
+    # factor (docs/security.md "Sign-in, MFA and sessions").
+    "approvals.security.middleware.IdleTimeoutMiddleware",
+    "approvals.security.middleware.MfaRequiredMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -170,12 +176,26 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "approvals.adapters.AccountAdapter"  # sign-up is closed: managers add reviewers
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Counted in the shared cache (CACHES above), so a lockout holds across every worker: after 5
+# wrong passwords for one account in 5 minutes (or 10 a minute from one address) even the right
+# password is refused until the window passes. The admin login goes through the same form.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Re-authentication (password or second factor) is asked for policy edits when the last sign-in
+# or re-authentication is older than this.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = envint("REAUTHENTICATION_SECONDS", 300)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Checkpoint"
 MFA_ADAPTER = (
     "approvals.adapters.MFAAdapter"  # TOTP secrets encrypted at rest (approvals/crypto.py)
 )
+# Staff and holders of approvals.export_audit always need a second factor for the admin and the
+# export; this makes every signed-in page need one (docs/security.md).
+MFA_REQUIRED_FOR_ALL = envbool("MFA_REQUIRED_FOR_ALL", False)
+# A signed-in session that sees no request for this long is signed out.
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 60)
+if SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be at least 1 (minutes).")
+USERSESSIONS_TRACK_ACTIVITY = False  # no write per request; the list shows sign-in time and IP
 
 # --- i18n / time --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -240,7 +260,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CALLBACK_ALLOW_PRIVATE_NETWORKS = envbool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
 # Where HubSpot workflow completions go (docs/integrations.md); tests point it at a local fake.
 HUBSPOT_API_URL = envstr("HUBSPOT_API_URL", "https://api.hubapi.com").rstrip("/")
-DEEP_LINK_MAX_AGE_HOURS = envint("DEEP_LINK_MAX_AGE_HOURS", 72)
+# Lifetime of a decision link in an email (docs/security.md "Email links"). 24 h, shorter than
+# the 72 h the first contract named; the old variable name is still read.
+DEEP_LINK_HOURS = envint("DEEP_LINK_HOURS", envint("DEEP_LINK_MAX_AGE_HOURS", 24))
+if DEEP_LINK_HOURS < 1:
+    raise ImproperlyConfigured("DEEP_LINK_HOURS must be at least 1 (hours).")
 # How often an open inbox asks for its counters and whether its list changed (docs/operations.md).
 INBOX_REFRESH_SECONDS = envint("INBOX_REFRESH_SECONDS", 15)
 # New work in a group's queue reaches each member at most once per this many minutes, as one
@@ -333,11 +357,33 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Email-link tokens are credentials: every line that could carry a request path is scrubbed
+# (/d/<token>/ -> /d/[redacted]/). The filter sits on the root handler for everything that
+# propagates, and on the loggers that name paths, so a record is clean before any handler (a
+# test's capture included) sees it. gunicorn's own access log: gunicorn.conf.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"scrub_links": {"()": "approvals.security.logging.ScrubDeepLinkTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub_links"],
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A logger's filters see only its own records, not its children's: name each one.
+        "django.request": {"filters": ["scrub_links"]},
+        "django.security.csrf": {"filters": ["scrub_links"]},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["scrub_links"],
+        },
+    },
 }

@@ -4,7 +4,8 @@ requester   -- the automation's human counterpart; `requested_by` on requests; i
 reviewer    -- member of `support` (the group of `policy`)
 other_reviewer -- also in `support`
 outsider    -- a reviewer of another group (`finance`): sees none of `support`'s work
-manager     -- staff, in the Managers group (export, admin)
+manager     -- staff, in the Managers group (export, admin), with an authenticator app
+               (`manager.totp_secret`; staff need a second factor, docs/security.md)
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from django.contrib.auth.models import Group
 
 from approvals.models import ApprovalRequest, Policy, ReviewerGroup
 from approvals.services import approval_submit
-from tests.factories import PASSWORD, GroupFactory, MembershipFactory, UserFactory, make_policy
+from tests.factories import (
+    PASSWORD,
+    GroupFactory,
+    MembershipFactory,
+    UserFactory,
+    enrol_totp,
+    make_policy,
+    totp_code,
+)
 
 # Shared real-part fixtures (browser, SMTP server, webhook receiver, Celery worker) live in
 # tests/fixtures/, one module each; every module there is loaded as a plugin.
@@ -103,7 +112,33 @@ def manager(db: Any) -> Any:
     user = UserFactory.create(username="maria", email="maria@example.com", is_staff=True)
     managers, _ = Group.objects.get_or_create(name="Managers")
     user.groups.add(managers)
+    user.totp_secret = enrol_totp(user)  # type: ignore[attr-defined]
     return user
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., Any]:
+    """sign_in(client, user): through allauth's pages (password, then the authenticator code
+    when the user has one), as a person does. Unlike force_login, the session then carries
+    the sign-in record that policy edits check (docs/security.md)."""
+
+    def _sign_in(client: Any, user: Any) -> Any:
+        response = client.post("/accounts/login/", {"login": user.username, "password": PASSWORD})
+        assert response.status_code == 302, response.content.decode()[:500]
+        if response["Location"].startswith("/accounts/2fa/authenticate/"):
+            response = client.post(response["Location"], {"code": totp_code(user.totp_secret)})
+            assert response.status_code == 302, response.content.decode()[:500]
+        assert client.session.get("_auth_user_id") == str(user.pk)
+        return client
+
+    return _sign_in
+
+
+@pytest.fixture
+def admin_user(admin_user: Any) -> Any:
+    """pytest-django's superuser, with the authenticator app staff need for the admin."""
+    admin_user.totp_secret = enrol_totp(admin_user)
+    return admin_user
 
 
 @pytest.fixture

@@ -21,6 +21,28 @@ from approvals.models import (
 PASSWORD = "correct-horse-battery-staple"
 
 
+def enrol_totp(user: Any) -> str:
+    """Give `user` an authenticator app (allauth's TOTP) and return its secret.
+
+    Staff need one to use the admin (docs/security.md), so the cast's staff have one.
+    """
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows for `secret` right now."""
+    import time
+
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
+
+
 class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()

@@ -43,6 +43,7 @@ from approvals.models import (
 )
 from approvals.payload_schema import PayloadSchemaError, check_schema
 from approvals.rulebuilder import describe_rule, describe_stage
+from approvals.security.reauth import reauthenticate_if_stale
 from approvals.services.policies import policy_save_edits
 from approvals.services.reviewers import reviewer_clear_fatigue
 from approvals.services.tokens import api_token_revoke
@@ -241,6 +242,7 @@ class PolicyAdmin(SimpleHistoryAdmin):
             {"fields": ["sla_minutes", "reminder_points", "expire_after_minutes", "expiry_action"]},
         ),
         ("Callbacks", {"fields": ["callback_url"]}),
+        ("Email links", {"fields": ["email_decisions_need_sign_in"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -282,6 +284,18 @@ class PolicyAdmin(SimpleHistoryAdmin):
     rule_count = count_column("rule_total", "rules")
     stage_count = count_column("stage_total", "stages")
     open_count = count_column("open_total", "open")
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # Saving (add or change) asks a stale sign-in to re-authenticate first; the POST is
+        # kept and replayed afterwards (approvals/security/reauth.py).
+        view = reauthenticate_if_stale(super().changeform_view)
+        return view(request, object_id, form_url, extra_context)  # type: ignore[no-any-return]
 
     def save_model(self, request: HttpRequest, obj: Policy, form: Any, change: bool) -> None:
         obj._history_user = request.user  # type: ignore[attr-defined]

@@ -2,6 +2,9 @@
 
 Installed as the default site through `approvals.apps.CheckpointAdminConfig`, so every
 `@admin.register` in this package lands here and `admin.site` is this object.
+
+Its login is allauth's (`secure_admin_login`, docs/security.md "Sign-in, MFA and sessions"):
+Django's own admin login form would skip the second factor and the rate limits.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
@@ -16,6 +20,7 @@ from django.urls import URLPattern, URLResolver, path
 from approvals.admin.dashboard import dashboard_view, index_entries
 from approvals.admin.invites import invite_view
 from approvals.admin.whatif import whatif_view
+from approvals.security.reauth import reauthenticate_if_stale
 
 
 class CheckpointAdminSite(admin.AdminSite):
@@ -26,10 +31,19 @@ class CheckpointAdminSite(admin.AdminSite):
     def get_urls(self) -> list[URLPattern | URLResolver]:
         return [
             path("approvals/dashboard/", self._page(dashboard_view), name="approvals_dashboard"),
-            path("approvals/what-if/", self._page(whatif_view), name="approvals_whatif"),
+            path(
+                "approvals/what-if/",
+                self._page(reauthenticate_if_stale(whatif_view)),  # its POST saves a policy
+                name="approvals_whatif",
+            ),
             path("approvals/invite/", self._page(invite_view), name="approvals_invite"),
             *super().get_urls(),
         ]
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # Anonymous visitors go to /accounts/login/ (rate limits, lockout, second factor) and
+        # come back; signed-in non-staff get a 403; staff go on to the admin.
+        return secure_admin_login(super().login)(request, extra_context)
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         app_list = super().get_app_list(request, app_label)

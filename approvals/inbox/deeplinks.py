@@ -4,11 +4,19 @@ Mail scanners and link previewers fetch every link in a message, so GET and HEAD
 the request and a confirm button; only a POST (with its CSRF token) decides, through
 `approval_decide(channel="email")`.
 
-The token is the credential: a `django.core.signing` value (salted, timestamped) naming one
-reviewer, one request, one stage and one option. It is stateless — nothing is stored, so
-showing the page cannot change it — and it dies by itself: after DEEP_LINK_MAX_AGE_HOURS, once
-the request is decided or its stage moved on, and when the reviewer is deactivated or leaves
-the group. The page never logs anyone in.
+The token is a `django.core.signing` value (salted, timestamped) naming a `DeepLink` row and,
+in it, one reviewer, one request, one stage and one option (docs/security.md "Email links").
+Showing the page changes nothing. The link is refused, with nothing changed:
+
+- after DEEP_LINK_HOURS, once spent by the POST that decided, or revoked by an admin;
+- once the request is decided, its stage moved on, or it was handed to another reviewer;
+- when the reviewer is deactivated or leaves the group;
+- when someone else is signed in (the page does not say whose link it is);
+- for deciding without signing in, when the policy says "email decisions need sign-in" or
+  the reviewer has a second factor: the page then shows the request and asks to sign in.
+
+The page never logs anyone in. Its tokens are scrubbed from every log line
+(approvals/security/logging.py).
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,26 +36,45 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from approvals.exceptions import ApprovalError, InvalidDecision
 from approvals.formats import absolute_url, visible_fields
-from approvals.models import ApprovalRequest, Decision, DecisionOption, Membership
-from approvals.services import approval_decide
+from approvals.models import ApprovalRequest, Decision, DecisionOption, DeepLink, Membership
 from approvals.services.approvals import already_decided
+from approvals.services.deeplinks import LinkAlreadyUsed, deeplink_decide, deeplink_issue
 
-SALT = "checkpoint.deeplink.v1"
+SALT = "checkpoint.deeplink.v2"
 
 
 # --- tokens ------------------------------------------------------------------------------------
 
 
+def _sign(link: DeepLink) -> str:
+    data = {
+        "l": link.pk,
+        "r": link.reviewer_id,
+        "a": str(link.approval_id),
+        "s": link.stage,
+        "o": link.option_key,
+    }
+    return signing.dumps(data, salt=SALT, compress=True)
+
+
+def make_tokens(
+    *, reviewer: Any, approval: ApprovalRequest, option_keys: list[str]
+) -> dict[str, str]:
+    """One live link per option (one INSERT for all): option key -> token."""
+    links = deeplink_issue(reviewer=reviewer, approval=approval, option_keys=option_keys)
+    return {link.option_key: _sign(link) for link in links}
+
+
 def make_token(*, reviewer: Any, approval: ApprovalRequest, option_key: str) -> str:
     """A link token for this reviewer to pick `option_key` on the request's current stage."""
-    data = {"r": reviewer.pk, "a": str(approval.pk), "s": approval.stage, "o": option_key}
-    return signing.dumps(data, salt=SALT, compress=True)
+    return make_tokens(reviewer=reviewer, approval=approval, option_keys=[option_key])[option_key]
 
 
 def deeplink_url(token: str) -> str:
@@ -65,29 +94,46 @@ class DeadLink(Exception):
 
 @dataclass
 class LinkTarget:
+    link: DeepLink
     approval: ApprovalRequest
     reviewer: Any
     option: DecisionOption
 
 
-def _load(token: str) -> dict[str, Any]:
-    max_age = timedelta(hours=settings.DEEP_LINK_MAX_AGE_HOURS)
+def _expired() -> DeadLink:
+    return DeadLink(
+        410,
+        "This link has expired",
+        f"Links in emails work for {settings.DEEP_LINK_HOURS} hours. "
+        "Open the request from your inbox instead.",
+    )
+
+
+class NotYours(DeadLink):
+    """Someone other than the link's reviewer is signed in; the page never says who it is for."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "This link belongs to another reviewer",
+            "This link belongs to another reviewer; sign out or open your inbox.",
+        )
+
+
+def load_token(token: str) -> dict[str, Any]:
+    """The signed data of a well-formed, unexpired token, or DeadLink (nothing is read)."""
+    max_age = timedelta(hours=settings.DEEP_LINK_HOURS)
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired:
-        raise DeadLink(
-            410,
-            "This link has expired",
-            f"Links in emails work for {settings.DEEP_LINK_MAX_AGE_HOURS} hours. "
-            "Open the request from your inbox instead.",
-        ) from None
+        raise _expired() from None
     except signing.BadSignature:
         raise DeadLink(
             400,
             "This link is not valid",
             "The link may have been cut short or changed. Open the request from your inbox.",
         ) from None
-    if not (isinstance(data, dict) and {"r", "a", "s", "o"} <= data.keys()):
+    if not (isinstance(data, dict) and {"l", "r", "a", "s", "o"} <= data.keys()):
         raise DeadLink(400, "This link is not valid", "The link is not a decision link.")
     try:
         data["a"] = uuid.UUID(str(data["a"]))
@@ -96,23 +142,45 @@ def _load(token: str) -> dict[str, Any]:
     return data
 
 
-def resolve_token(token: str) -> LinkTarget:
-    """The request, reviewer and option a live token names, or DeadLink saying why not."""
-    data = _load(token)
-    approval = (
-        ApprovalRequest.objects.select_related("policy", "assigned_group")
-        .filter(pk=data["a"])
+def resolve_token(data: dict[str, Any]) -> LinkTarget:
+    """The link, request, reviewer and option of `load_token`'s data, or DeadLink saying why
+    the link cannot be used."""
+    link = (
+        DeepLink.objects.select_related("approval__policy", "approval__assigned_group")
+        .filter(pk=data["l"])
         .first()
     )
-    if approval is None:
-        raise DeadLink(404, "Request not found", "This request does not exist.")
-    reviewer = get_user_model().objects.filter(pk=data["r"], is_active=True).first()
+    if link is None:
+        if not ApprovalRequest.objects.filter(pk=data["a"]).exists():
+            raise DeadLink(404, "Request not found", "This request does not exist.")
+        raise DeadLink(400, "This link is not valid", "The link is not a decision link.")
+    if (
+        link.reviewer_id != data["r"]
+        or link.approval_id != data["a"]
+        or link.stage != data["s"]
+        or link.option_key != data["o"]
+    ):
+        raise DeadLink(400, "This link is not valid", "The link is not a decision link.")
+    if link.revoked_at is not None:
+        raise DeadLink(403, "This link was revoked", "An administrator revoked this link.")
+    if link.used_at is not None:
+        raise DeadLink(410, "This link was already used", "Each link in an email decides once.")
+    if link.expires_at <= timezone.now():
+        raise _expired()
+    approval = link.approval
+    reviewer = get_user_model().objects.filter(pk=link.reviewer_id, is_active=True).first()
     if reviewer is None:
         raise DeadLink(
             403, "This link was revoked", "The reviewer this link was sent to is no longer active."
         )
     if approval.status != ApprovalRequest.Status.PENDING:
         raise DeadLink(410, "Already decided", already_decided(approval).message)
+    if approval.assignee_id is not None and approval.assignee_id != reviewer.pk:
+        raise DeadLink(
+            410,
+            "This link was withdrawn",
+            "The request was handed to another reviewer. Open your inbox to see your work.",
+        )
     is_member = Membership.objects.filter(
         group_id=approval.assigned_group_id, user=reviewer
     ).exists()
@@ -131,7 +199,7 @@ def resolve_token(token: str) -> LinkTarget:
         raise DeadLink(410, "This link is out of date", "This option no longer exists.")
     if Decision.objects.filter(approval=approval, decided_by=reviewer).exists():
         raise DeadLink(410, "You already voted", "You have already voted on this request.")
-    return LinkTarget(approval=approval, reviewer=reviewer, option=option)
+    return LinkTarget(link=link, approval=approval, reviewer=reviewer, option=option)
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -165,11 +233,24 @@ def _respond(
 
 
 def _dead(request: HttpRequest, dead: DeadLink) -> HttpResponse:
-    return _respond(request, "approvals/deeplink_dead.html", {"dead": dead}, dead.status)
+    context = {"dead": dead, "not_yours": isinstance(dead, NotYours)}
+    return _respond(request, "approvals/deeplink_dead.html", context, dead.status)
+
+
+def needs_sign_in(request: HttpRequest, target: LinkTarget) -> bool:
+    """Whether deciding with this link needs the reviewer signed in (not just the link)."""
+    if request.user.is_authenticated:
+        return False  # signed in as the link's reviewer: the view checked who it is
+    return target.approval.policy.email_decisions_need_sign_in or is_mfa_enabled(target.reviewer)
 
 
 def _confirm(
-    request: HttpRequest, target: LinkTarget, form: ConfirmForm, status: int
+    request: HttpRequest,
+    target: LinkTarget,
+    form: ConfirmForm,
+    status: int,
+    *,
+    sign_in: bool = False,
 ) -> HttpResponse:
     approval = target.approval
     context = {
@@ -179,6 +260,9 @@ def _confirm(
         "fields": visible_fields(approval),
         "form": form,
         "inbox_url": reverse("inbox_detail", args=[approval.pk]),
+        "sign_in": sign_in,
+        # Back to this page after signing in (the token in it is scrubbed from the logs).
+        "login_url": reverse("account_login") + "?" + urlencode({"next": request.path}),
     }
     return _respond(request, "approvals/deeplink_confirm.html", context, status)
 
@@ -207,18 +291,29 @@ _csrf_protect_null_origin = decorator_from_middleware(_NullOriginCsrf)
 def deeplink(request: HttpRequest, token: str) -> HttpResponse:
     """GET/HEAD: show the request and a confirm button. POST: decide (channel "email")."""
     try:
-        target = resolve_token(token)
+        data = load_token(token)
+        if request.user.is_authenticated and request.user.pk != data["r"]:
+            # Before anything about the request is read: another person's link shows nothing.
+            raise NotYours
+        target = resolve_token(data)
     except DeadLink as dead:
         return _dead(request, dead)
     approval = target.approval
+    sign_in = needs_sign_in(request, target)
     if request.method != "POST":
+        initial = {"approval": approval.pk}
         return _confirm(
             request,
             target,
-            ConfirmForm(option=target.option, initial={"approval": approval.pk}),
+            ConfirmForm(option=target.option, initial=initial),
             200,
+            sign_in=sign_in,
         )
     form = ConfirmForm(request.POST, option=target.option)
+    if sign_in:
+        form.is_valid()  # show what was typed again
+        form.add_error(None, "Sign in to decide: this decision needs you signed in.")
+        return _confirm(request, target, form, 403, sign_in=True)
     if not form.is_valid():
         return _confirm(request, target, form, 422)
     if form.cleaned_data["approval"] != approval.pk:
@@ -227,13 +322,17 @@ def deeplink(request: HttpRequest, token: str) -> HttpResponse:
             DeadLink(400, "This link is not valid", "The form does not match this link's request."),
         )
     try:
-        decision = approval_decide(
+        decision = deeplink_decide(
+            link=target.link,
             approval=approval,
             reviewer=target.reviewer,
-            option=target.option.key,
             comment=form.cleaned_data.get("comment", ""),
             value=form.cleaned_data.get("value", ""),
-            channel=Decision.Channel.EMAIL,
+        )
+    except LinkAlreadyUsed:
+        return _dead(
+            request,
+            DeadLink(410, "This link was already used", "Each link in an email decides once."),
         )
     except InvalidDecision as exc:
         form.add_error(None, exc.message)

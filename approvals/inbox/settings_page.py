@@ -1,6 +1,6 @@
 """/settings/ — a reviewer's own page: out of office (dates, optional delegate), the daily
-digest opt-in, how each kind of email notice arrives (right away, batched, off) and Slack
-on/off. Saving goes through `reviewer_set_away` (and `reviewer_set_notices`); the first also
+digest opt-in, how each kind of email notice arrives (right away, batched, off), Slack
+on/off, and links to allauth's two-factor and sessions pages. Saving goes through `reviewer_set_away` (and `reviewer_set_notices`); the first also
 has the reviewer's pending
 work re-routed once their away dates have begun."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -157,5 +158,9 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "profile": profile,
         "groups": ReviewerGroup.objects.filter(memberships__user=user).order_by("name"),
         "slack_connected": slack_configured(),
+        # Sign-in and security: allauth's own pages for the second factor and the sessions.
+        "mfa_enabled": is_mfa_enabled(user),
+        "mfa_required": settings.MFA_REQUIRED_FOR_ALL or user.is_staff,
+        "idle_minutes": settings.SESSION_IDLE_MINUTES,
     }
     return render(request, "approvals/settings.html", context, status=status)

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
-from approvals.inbox.deeplinks import deeplink_url, make_token
+from approvals.inbox.deeplinks import deeplink_url, make_tokens
 from approvals.models import (
     ApprovalRequest,
     Decision,
@@ -130,13 +130,14 @@ def approval_message(
     *, approval: ApprovalRequest, reviewer: Any, kind: str, options: list[DecisionOption]
 ) -> EmailMultiAlternatives:
     """The HTML + text email for one reviewer, a deep-link button per decision option."""
+    tokens = make_tokens(
+        reviewer=reviewer, approval=approval, option_keys=[option.key for option in options]
+    )
     buttons = [
         {
             "label": option.label,
             "outcome": option.outcome,
-            "url": deeplink_url(
-                make_token(reviewer=reviewer, approval=approval, option_key=option.key)
-            ),
+            "url": deeplink_url(tokens[option.key]),
         }
         for option in options
     ]
@@ -150,7 +151,7 @@ def approval_message(
         "buttons": buttons,
         "inbox_url": absolute_url("inbox_detail", approval.pk),
         "site_url": settings.SITE_URL,
-        "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
+        "max_age_hours": settings.DEEP_LINK_HOURS,
     }
     subject = SUBJECTS.get(kind, SUBJECTS[Kind.ASSIGNED]).format(title=approval.title)
     message = EmailMultiAlternatives(
@@ -302,6 +303,10 @@ def send_batch(*, user_id: int, batch: str) -> int:
             continue
         held.append(approval)
         fields = visible_fields(approval)
+        item_options = options.get(approval.policy_id, [])
+        tokens = make_tokens(
+            reviewer=reviewer, approval=approval, option_keys=[o.key for o in item_options]
+        )
         items.append(
             {
                 "approval": approval,
@@ -312,13 +317,8 @@ def send_batch(*, user_id: int, batch: str) -> int:
                 ),
                 "inbox_url": absolute_url("inbox_detail", approval.pk),
                 "buttons": [
-                    {
-                        "label": option.label,
-                        "url": deeplink_url(
-                            make_token(reviewer=reviewer, approval=approval, option_key=option.key)
-                        ),
-                    }
-                    for option in options.get(approval.policy_id, [])
+                    {"label": option.label, "url": deeplink_url(tokens[option.key])}
+                    for option in item_options
                 ],
             }
         )
@@ -345,7 +345,7 @@ def send_batch(*, user_id: int, batch: str) -> int:
         "inbox": absolute_url("inbox"),
         "settings_url": absolute_url("settings"),
         "site_url": settings.SITE_URL,
-        "max_age_hours": settings.DEEP_LINK_MAX_AGE_HOURS,
+        "max_age_hours": settings.DEEP_LINK_HOURS,
     }
     message = EmailMultiAlternatives(
         subject=subject,

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, enrol_totp
 
 
 @contextmanager
@@ -32,21 +32,23 @@ def ago() -> Callable[..., datetime]:
 
 
 @pytest.fixture
-def manager_client(client: Client, manager: Any) -> Client:
-    client.force_login(manager)
-    return client
+def manager_client(client: Client, manager: Any, sign_in: Callable[..., Client]) -> Client:
+    return sign_in(client, manager)
 
 
 @pytest.fixture
 def bare_staff(db: Any) -> Any:
     """Staff, so the admin lets them in, but without the managers' permissions."""
-    return UserFactory.create(username="sam", is_staff=True)
+    user = UserFactory.create(username="sam", is_staff=True)
+    user.totp_secret = enrol_totp(user)  # type: ignore[attr-defined]
+    return user
 
 
 @pytest.fixture
 def staff_viewer(db: Any) -> Any:
     """Staff who may view policies and requests but not change policies."""
     user = UserFactory.create(username="vic", is_staff=True)
+    user.totp_secret = enrol_totp(user)  # type: ignore[attr-defined]
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_policy", "view_approvalrequest"])
     )

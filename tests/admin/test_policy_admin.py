@@ -24,12 +24,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def manager_client(client: Client, manager: Any) -> Client:
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def decided(pending: ApprovalRequest, reviewer: Any, submit: Callable[..., Any]) -> ApprovalRequest:
     approval_decide(approval=pending, reviewer=reviewer, option="approve")
     submit(payload={"amount": 10})  # an auto decision too

@@ -202,9 +202,13 @@ def test_apply_makes_a_new_policy_version(
 
 
 def test_apply_needs_the_change_permission(
-    client: Client, staff_viewer: Any, policy: Policy, history: dict[str, ApprovalRequest]
+    client: Client,
+    staff_viewer: Any,
+    policy: Policy,
+    history: dict[str, ApprovalRequest],
+    sign_in: Callable[..., Client],
 ) -> None:
-    client.force_login(staff_viewer)
+    sign_in(client, staff_viewer)
     assert client.get(URL, _query(policy)).status_code == 200
     assert client.post(URL, _query(policy)).status_code == 403
     policy.refresh_from_db()

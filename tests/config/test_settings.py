@@ -45,12 +45,21 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "name", ["DEBUG", "CALLBACK_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT"]
+    "name",
+    ["DEBUG", "CALLBACK_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT", "MFA_REQUIRED_FOR_ALL"],
 )
 def test_a_bad_boolean_fails_at_boot_naming_the_variable(name: str) -> None:
     result = run_manage("check", **{"DEBUG": "1", "CHECKPOINT_DEMO": "1", name: "maybe"})
     assert result.returncode != 0
     assert f"{name}='maybe' is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "DEEP_LINK_HOURS"])
+@pytest.mark.parametrize("value", ["0", "soon"])
+def test_a_bad_idle_timeout_or_link_lifetime_fails_at_boot(name: str, value: str) -> None:
+    result = run_manage("check", DEBUG="1", **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
 
 
 def test_production_without_a_secret_key_refuses_to_start() -> None:

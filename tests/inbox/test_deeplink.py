@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.test import Client
+from django.utils import timezone
 
 from approvals.inbox.deeplinks import SALT, make_token
 from approvals.models import (
@@ -16,6 +18,7 @@ from approvals.models import (
     AuditEntry,
     Decision,
     DecisionOption,
+    DeepLink,
     Membership,
     Notification,
     OutboxEvent,
@@ -218,18 +221,23 @@ def test_an_expired_token(
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings.DEEP_LINK_MAX_AGE_HOURS = 72
-    issued = time.time() - 73 * 3600
+    assert settings.DEEP_LINK_HOURS == 24  # the default
+    issued = time.time() - 25 * 3600
     monkeypatch.setattr(signing.time, "time", lambda: issued)  # type: ignore[attr-defined]
     token = make_token(reviewer=reviewer, approval=pending, option_key="approve")
     monkeypatch.undo()
     assert_dead(client, token, pending, 410, "expired")
 
 
+def test_a_link_whose_record_expired(client: Client, pending: ApprovalRequest, token: str) -> None:
+    DeepLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert_dead(client, token, pending, 410, "expired")
+
+
 def test_a_token_within_its_age_still_works(
     client: Client, pending: ApprovalRequest, reviewer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    issued = time.time() - 71 * 3600
+    issued = time.time() - 23 * 3600
     monkeypatch.setattr(signing.time, "time", lambda: issued)  # type: ignore[attr-defined]
     token = make_token(reviewer=reviewer, approval=pending, option_key="approve")
     monkeypatch.undo()
@@ -267,7 +275,7 @@ def test_a_reused_token_after_the_decision(
     client: Client, pending: ApprovalRequest, token: str
 ) -> None:
     assert post(client, token, pending).status_code == 200
-    assert_dead(client, token, pending, 410, "Already decided by alice at")
+    assert_dead(client, token, pending, 410, "already used")
 
 
 def test_a_token_of_a_request_someone_else_decided(
@@ -280,8 +288,9 @@ def test_a_token_of_a_request_someone_else_decided(
 def test_a_token_for_a_request_that_does_not_exist(
     client: Client, pending: ApprovalRequest, reviewer: Any
 ) -> None:
-    ghost = ApprovalRequest(pk="0190d5f0-0000-7000-8000-000000000000", stage=1)
-    token = make_token(reviewer=reviewer, approval=ghost, option_key="approve")
+    ghost = "0190d5f0-0000-7000-8000-000000000000"
+    data = {"l": 10**9, "r": reviewer.pk, "a": ghost, "s": 1, "o": "approve"}
+    token = signing.dumps(data, salt=SALT, compress=True)
     assert_dead(client, token, pending, 404, "does not exist")
 
 

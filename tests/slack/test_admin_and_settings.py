@@ -8,6 +8,7 @@ from typing import Any
 from django.test import Client
 
 from approvals.models import ReviewerProfile
+from tests.factories import enrol_totp
 from tests.fixtures.slack import FakeSlack
 
 
@@ -17,6 +18,7 @@ def test_the_request_admin_shows_its_slack_messages_and_their_last_error(
     slack.fail(500, method="chat.postMessage")
     approval = submit_now()
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    enrol_totp(admin)  # staff need a second factor (docs/security.md)
     client.force_login(admin)
     page = client.get(f"/admin/approvals/approvalrequest/{approval.pk}/change/")
     assert page.status_code == 200
@@ -30,6 +32,7 @@ def test_a_group_s_slack_channel_is_set_in_the_admin_and_a_bad_id_is_refused(
     support: Any, client: Client, django_user_model: Any
 ) -> None:
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    enrol_totp(admin)  # staff need a second factor (docs/security.md)
     client.force_login(admin)
     url = f"/admin/approvals/reviewergroup/{support.pk}/change/"
     page = client.get(url)
