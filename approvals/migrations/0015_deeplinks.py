@@ -28,7 +28,7 @@ def grant_managers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0010_standing_approvals'),
+        ('approvals', '0014_policy_summary'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
