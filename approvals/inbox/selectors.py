@@ -30,6 +30,7 @@ from approvals.models import (
     Decision,
     DecisionOption,
     Membership,
+    Outcome,
     Policy,
     ReviewerGroup,
 )
@@ -364,6 +365,20 @@ def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
     """Every audit entry of the request, oldest first, with its decision joined."""
     return list(
         AuditEntry.objects.filter(approval=approval).select_related("decision").order_by("id")
+    )
+
+
+def changes_asked(approval: ApprovalRequest) -> Decision | None:
+    """For a resubmission: the decision that asked for the changes (its reviewer and comment),
+    shown above the diff. No query for a first submission."""
+    if approval.previous_id is None:
+        return None
+    return (
+        Decision.objects.filter(
+            approval_id=approval.previous_id, outcome=Outcome.REQUEST_CHANGES
+        )
+        .order_by("-decided_at", "-id")
+        .first()
     )
 
 

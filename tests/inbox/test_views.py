@@ -234,7 +234,11 @@ def test_a_resubmission_shows_the_previous_revision_and_its_diff(
     response = alice.get(f"/inbox/{second.pk}/")
     diff = {row["field"]: (row["before"], row["after"]) for row in response.context["diff"]}
     assert diff == {"title": ("Refund", "Refund with proof"), "amount": ("120", "95")}
-    assert f"/inbox/{first.pk}/" in response.content.decode()
+    html = response.content.decode()
+    assert f"/inbox/{first.pk}/" in html
+    # The asker's comment and the diff come first, above the request's details.
+    top = html[html.index('id="detail-title"') : html.index('id="fields-title"')]
+    assert "alice asked for changes" in top and "“proof?”" in top and 'class="diff"' in top
 
 
 def test_it_shows_recent_decisions_of_the_same_policy(
