@@ -56,10 +56,16 @@ def _list_context(
     valid = form.is_valid()
     selection = form.selection() if valid else {"view": "todo"}
     page = inbox_for_reviewer(reviewer=request.user, group_ids=group_ids, **selection)
-    counts = inbox_counts(reviewer=request.user, group_ids=group_ids)
+    counts = inbox_counts(
+        reviewer=request.user,
+        group_ids=group_ids,
+        policy=selection.get("policy"),
+        group=selection.get("group"),
+        q=selection.get("q", ""),
+    )
     keep = {
         name: request.GET[name]
-        for name in ("view", "q", "policy", "group")
+        for name in ("view", "q", "policy", "group", "sort")
         if valid and request.GET.get(name)
     }
     after = {"after": request.GET["after"]} if valid and selection.get("after") else {}
@@ -85,6 +91,8 @@ def _list_context(
         "first_query": urlencode(keep) if after else None,
         "query": urlencode(keep),
         "list_url": reverse("inbox") + "?" + urlencode({**keep, **after}),
+        "filtered": valid and form.is_filtered,
+        "clear_query": urlencode({"view": view}) if view != "todo" else "",
     }
     return form, context
 

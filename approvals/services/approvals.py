@@ -25,6 +25,7 @@ from approvals.exceptions import (
     InvalidDecision,
     NotAllowed,
 )
+from approvals.formats import search_text
 from approvals.models import (
     ApprovalRequest,
     Decision,
@@ -417,6 +418,7 @@ def _submit(
         previous=previous,
         created_at=now,
     )
+    approval.search_text = search_text(approval)
     audit = [
         AuditDraft(
             action="created",
@@ -605,6 +607,7 @@ def approval_decide(
     changes = _payload_changes(approval, chosen, payload_edits)
     if changes:
         approval.payload = {**approval.payload, **{k: v["to"] for k, v in changes.items()}}
+        approval.search_text = search_text(approval)
 
     ends_now = chosen.outcome != Outcome.APPROVE
     stage_done = not ends_now and _quorum_met(stage, standing)

@@ -97,7 +97,12 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
     if (isTyping(event.target)) {
-      if (event.key === "Escape") event.target.blur();
+      if (event.key === "Escape") {
+        // Leave the box, keep what is typed: a search box's own Esc would wipe the query
+        // (and with it the list's filter), which the shortcut list does not promise.
+        if (event.target.type === "search") event.preventDefault();
+        event.target.blur();
+      }
       return;
     }
     if (document.querySelector("dialog[open]")) return; // the dialog owns the keyboard
@@ -133,6 +138,16 @@
     if (opener) {
       const dialog = document.getElementById("shortcuts-dialog");
       if (dialog) dialog.showModal();
+      return;
+    }
+    const clear = event.target.closest && event.target.closest("[data-clear-filters]");
+    const filters = document.getElementById("filters");
+    if (clear && filters) {
+      // Empty the search box and the selects too, then let the form fetch the list.
+      event.preventDefault();
+      filters.querySelectorAll("input[type=search]").forEach((input) => { input.value = ""; });
+      filters.querySelectorAll("select").forEach((select) => { select.value = ""; });
+      filters.requestSubmit();
       return;
     }
     const link = event.target.closest && event.target.closest("#queue .row-link");

@@ -100,7 +100,7 @@ def test_it_filters_by_policy_and_group_and_searches_title_and_external_id(
     submit(title="Refund for Acme", external_id="ticket-1")
     submit(title="Credit for Globex", external_id="ticket-2", policy=other_policy)
     assert titles(alice.get("/inbox/?policy=credit-note")) == ["Credit for Globex"]
-    assert titles(alice.get("/inbox/?group=support-leads&q=acme")) == ["Refund for Acme"]
+    assert titles(alice.get("/inbox/?group=support-leads&q=for acme")) == ["Refund for Acme"]
     assert titles(alice.get("/inbox/?q=ticket-2")) == ["Credit for Globex"]
     assert titles(alice.get("/inbox/?q=nothing-like-it")) == []
 

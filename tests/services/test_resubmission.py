@@ -53,7 +53,7 @@ def _resubmit(submit: Submit, first: ApprovalRequest, amount: float = 120.0) -> 
 def test_a_resubmission_goes_back_to_the_reviewer_who_asked(
     submit: Submit, rotation: list[Any]
 ) -> None:
-    alice, bob, carol = rotation
+    _, bob, _ = rotation
     first = _changes_requested(submit, bob)
     for _ in range(2):  # move the rotation on: bob would not be next
         submit()
@@ -83,7 +83,9 @@ def test_an_away_asker_leaves_it_to_normal_routing(submit: Submit, rotation: lis
     second = _resubmit(submit, first)
 
     assert second.assignee_id not in (None, bob.pk)
-    assert "returned_to_asker" not in AuditEntry.objects.get(approval=second, action="assigned").data
+    assert (
+        "returned_to_asker" not in AuditEntry.objects.get(approval=second, action="assigned").data
+    )
 
 
 def test_an_asker_who_left_the_group_leaves_it_to_normal_routing(
