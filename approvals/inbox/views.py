@@ -23,6 +23,7 @@ from django_htmx.http import push_url, trigger_client_event
 from approvals.exceptions import ApprovalError
 from approvals.formats import visible_fields
 from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
+from approvals.inbox.bulk import BulkForm, BulkResult, bulk_decide, bulk_rows
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
 from approvals.inbox.presenters import dress, due_label, revision_diff, timeline
 from approvals.inbox.remember import remember_context
@@ -309,3 +310,63 @@ def inbox_claim(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
 def inbox_release(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """Hand my request back to the group's queue (`approval_release`)."""
     return _claim_or_release(request, pk, claim=False)
+
+
+# --- bulk triage ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def inbox_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Approve or reject the selected rows with one comment (approvals/inbox/bulk.py).
+
+    Bad input (no ids, too many, a malformed or unknown id, another group's request, no option)
+    is refused whole, before anything is decided; then each request is decided on its own and
+    the answer names what did not go through.
+    """
+    group_ids = reviewer_group_ids(request.user)
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        return _bulk_answer(request, form=form, status=400)
+    ids = form.cleaned_data["ids"]
+    selection = bulk_rows(user=request.user, group_ids=group_ids, ids=ids)
+    if selection.missing:
+        missing = selection.missing
+        form.add_error(
+            None,
+            f"{missing} of the selected requests {'was' if missing == 1 else 'were'} not found.",
+        )
+        return _bulk_answer(request, form=form, status=404)
+    result = bulk_decide(
+        reviewer=request.user,
+        selection=selection,
+        outcome=form.cleaned_data["option"],
+        comment=form.cleaned_data["comment"],
+    )
+    response = _bulk_answer(request, form=BulkForm(), result=result)
+    if result.decided:
+        trigger_client_event(
+            response, "approval-decided", {"ids": [str(d.approval_id) for d in result.decided]}
+        )
+    return response
+
+
+def _bulk_answer(
+    request: AuthenticatedHttpRequest,
+    *,
+    form: BulkForm,
+    result: BulkResult | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The bar again (with the outcome or the error) for HTMX; else back to the list."""
+    if request.htmx:
+        context = {"bulk_form": form, "bulk_result": result}
+        return render(request, "approvals/inbox_bulk_bar.html", context, status=status)
+    if result is None:
+        _, context = _list_context(request, reviewer_group_ids(request.user))
+        context["bulk_form"] = form
+        return render(request, "approvals/inbox.html", context, status=status)
+    messages.success(request, " ".join([result.summary, *result.problems]))
+    view = request.POST.get("view", "")
+    query = urlencode({"view": view}) if view in VIEWS and view != "todo" else ""
+    return redirect(reverse("inbox") + (f"?{query}" if query else ""))
