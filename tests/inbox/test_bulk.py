@@ -17,7 +17,6 @@ from approvals.models import (
     AuditEntry,
     Decision,
     DecisionOption,
-    Membership,
     OutboxEvent,
 )
 from approvals.services import approval_decide
