@@ -73,8 +73,9 @@ def bulk_rows(*, user: Any, group_ids: list[int], ids: list[uuid.UUID]) -> Selec
         .annotate(voted=Exists(mine))
         .select_related("policy", "assignee")
     )
-    by_id = {row.pk: row for row in found}
-    rows, moved = [], []
+    by_id: dict[uuid.UUID, ApprovalRequest] = {row.pk: row for row in found}
+    rows: list[ApprovalRequest] = []
+    moved: list[ApprovalRequest] = []
     groups = set(group_ids)
     for pk in ids:
         row = by_id.get(pk)
@@ -156,8 +157,9 @@ def bulk_decide(*, reviewer: Any, selection: Selection, outcome: str, comment: s
     for _ in selection.moved:
         result.failures["no longer yours to decide"] += 1
     for approval in selection.rows:
-        if approval.assignee_id not in (None, reviewer.pk) and approval.status == "pending":
-            result.failures[f"taken by {approval.assignee.get_username()}"] += 1
+        taker = approval.assignee
+        if taker is not None and taker.pk != reviewer.pk and approval.status == "pending":
+            result.failures[f"taken by {taker.get_username()}"] += 1
             continue
         option = bulk_option(approval, outcome)
         if option is None:

@@ -161,7 +161,9 @@ class Sort:
         value, pk = row
         if value is None:
             return (True, 0, pk)
-        if isinstance(value, bool) or not isinstance(value, datetime | int | float):
+        if isinstance(value, datetime):
+            return (False, value, pk)
+        if isinstance(value, bool) or not isinstance(value, int | float):
             return (True, 0, pk)  # not a number: with the missing ones, as the database has it
         return (False, -value if self.descending else value, pk)
 

@@ -55,7 +55,7 @@ def _list_context(
     policies, groups = filter_choices(group_ids=group_ids)
     form = InboxFilterForm(request.GET, policies=policies, groups=groups)
     valid = form.is_valid()
-    selection = form.selection() if valid else {"view": "todo"}
+    selection: dict[str, Any] = form.selection() if valid else {"view": "todo"}
     page = inbox_for_reviewer(reviewer=request.user, group_ids=group_ids, **selection)
     counts = inbox_counts(
         reviewer=request.user,
