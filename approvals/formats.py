@@ -150,3 +150,20 @@ def visible_fields(approval: ApprovalRequest, payload: Any = None) -> list[tuple
     """(label, text) pairs of `visible_values`, for channels that only print them (email,
     Slack, the email link's page)."""
     return [(field.label, field.text) for field in visible_values(approval, payload)]
+
+
+# How much of each field and of the whole goes into the search column: a long draft is still
+# found by its opening words, and the trigram index stays small.
+SEARCH_FIELD_CHARS = 500
+SEARCH_TEXT_CHARS = 4000
+
+
+def search_text(approval: ApprovalRequest) -> str:
+    """What the inbox's search matches (`ApprovalRequest.search_text`): the title, the external
+    id and the values of the fields the policy shows reviewers, lower-cased, one per line.
+
+    Hidden fields are left out, so a search can never reveal a value the page would not show.
+    """
+    parts = [approval.title, approval.external_id]
+    parts += [field.text[:SEARCH_FIELD_CHARS] for field in visible_values(approval)]
+    return "\n".join(part for part in parts if part).lower()[:SEARCH_TEXT_CHARS]

@@ -364,12 +364,27 @@ def route(
     *,
     standing: Sequence[StandingSpec] = (),
     at: datetime | None = None,
+    resubmission: bool = False,
 ) -> RouteResult:
     """The first matching rule decides; no match, or a rule that cannot be answered, is human.
 
     A human route is then approved by the first standing approval active `at` that matches.
+    A `resubmission` (the caller's answer to "request changes") always goes to a person: the
+    reviewer who asked must see what changed, so neither a rule nor a standing approval
+    decides it (docs/architecture.md "The request-changes loop").
     """
     result = _route_by_rules(rules, stages, payload)
+    if resubmission:
+        if result.action == "human":
+            return result
+        return RouteResult(
+            action="human",
+            reason=(
+                f"A resubmission goes to a person (rule '{result.rule}' would have "
+                f"{'approved' if result.action == 'approve' else 'rejected'} it)."
+            ),
+            stages=select_stages(stages, payload),
+        )
     if result.action != "human" or not standing:
         return result
     moment = at or datetime.now(UTC)

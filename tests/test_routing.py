@@ -496,3 +496,17 @@ def test_the_first_match_wins_and_later_rules_only_see_the_rest(
         assert (result.action, result.rule) == ("approve", "small")
     else:
         assert result.action == "human" and result.stages == [SUPPORT]
+
+
+def test_a_resubmission_goes_to_a_person_whatever_the_rules_say() -> None:
+    rules = [
+        routing.RuleSpec(
+            name="small", condition={"field": "amount", "op": "lt", "value": 50}, action="approve"
+        ),
+    ]
+    stages = [routing.StageSpec(position=1, group_id=1, group="support")]
+    assert routing.route(rules, stages, {"amount": 10}).action == "approve"
+    again = routing.route(rules, stages, {"amount": 10}, resubmission=True)
+    assert again.action == "human" and again.rule == ""
+    assert "rule 'small' would have approved it" in again.reason
+    assert [stage.group for stage in again.stages] == ["support"]

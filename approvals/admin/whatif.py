@@ -116,12 +116,17 @@ def whatif_replay(
     requests = (
         ApprovalRequest.objects.filter(policy=policy, created_at__gte=now - timedelta(days=days))
         .order_by("created_at", "id")
-        .values_list("id", "title", "route", "status", "submitted_payload", "payload")
+        .values_list(
+            "id", "title", "route", "status", "submitted_payload", "payload", "previous_id"
+        )
     )
-    for pk, title, route, status, submitted, payload in requests.iterator(chunk_size=2000):
+    for pk, title, route, status, submitted, payload, previous in requests.iterator(
+        chunk_size=2000
+    ):
         result.replayed += 1
         was_auto = route == Route.AUTO
-        now_route = routing.route(rules, stages, submitted)
+        # A resubmission goes to a person under any rule, as it did at intake.
+        now_route = routing.route(rules, stages, submitted, resubmission=previous is not None)
         result.auto_before += was_auto
         result.auto_after += now_route.is_auto
         if was_auto and not now_route.is_auto:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django import forms
 
-from approvals.inbox.selectors import VIEWS, BadCursor, Cursor
+from approvals.inbox.selectors import VIEWS, BadCursor, Cursor, Sort
 from approvals.models import ApprovalRequest, DecisionOption, Policy, ReviewerGroup
 
 EDIT_PREFIX = "edit:"
@@ -20,6 +21,7 @@ class InboxFilterForm(forms.Form):
     q = forms.CharField(label="Search", max_length=200, required=False, strip=True)
     policy = forms.ChoiceField(label="Policy", required=False)
     group = forms.ChoiceField(label="Group", required=False)
+    sort = forms.ChoiceField(label="Sort", required=False)
     fields: dict[str, Any]  # django-stubs types them as plain Field; these are ChoiceFields
     after = forms.CharField(max_length=120, required=False)
 
@@ -39,6 +41,16 @@ class InboxFilterForm(forms.Form):
         self.fields["group"].choices = [("", "All groups")] + [
             (group.slug, group.name) for group in groups
         ]
+        self.fields["sort"].choices = [("", "Due soonest"), ("age", "Oldest first")] + [
+            (f"field:{name}", f"Largest {name.replace('_', ' ')}")
+            for name in numeric_visible_fields(policies)
+        ]
+
+    @property
+    def is_filtered(self) -> bool:
+        """A search, a policy or a group narrows the list (the sort does not)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return any(data.get(name) for name in ("q", "policy", "group"))
 
     def clean_view(self) -> str:
         return self.cleaned_data["view"] or "todo"
@@ -60,8 +72,37 @@ class InboxFilterForm(forms.Form):
             "q": data["q"],
             "policy": self._policies.get(data["policy"]),
             "group": self._groups.get(data["group"]),
+            "sort": Sort(data["sort"] or "due"),
             "after": data["after"],
         }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        after, sort = cleaned.get("after"), cleaned.get("sort") or "due"
+        # A page link carries a value of its own sort: a time for due and age, a number (or
+        # nothing) for a field.
+        if after is not None and after.at is not None:
+            numeric = not isinstance(after.at, datetime)
+            if numeric != sort.startswith("field:"):
+                self.add_error("after", "This page link is not valid; start from the first page.")
+        return cleaned
+
+
+def numeric_visible_fields(policies: list[Policy]) -> list[str]:
+    """Top-level payload fields that the policies' schemas type as numbers and that reviewers
+    see: what the list can be sorted by."""
+    names: dict[str, None] = {}
+    for policy in policies:
+        schema = policy.payload_schema if isinstance(policy.payload_schema, dict) else {}
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            continue
+        visible = policy.visible_fields or list(properties)
+        for name, spec in properties.items():
+            kind = spec.get("type") if isinstance(spec, dict) else None
+            if name in visible and kind in ("number", "integer"):
+                names[name] = None
+    return sorted(names)
 
 
 def _coerce(original: Any, raw: str) -> Any:

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -33,6 +35,7 @@ from approvals.models import (
     Decision,
     DecisionOption,
     Membership,
+    Outcome,
     Policy,
     ReviewerGroup,
 )
@@ -73,7 +76,6 @@ VIEWS: dict[str, str] = {
     "decided": "Decided by me",
 }
 PENDING_VIEWS = ("todo", "assigned", "queue", "due_soon", "overdue")
-_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 class BadCursor(ValueError):
@@ -82,24 +84,95 @@ class BadCursor(ValueError):
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page ends: the sort key of its last row."""
+    """Where a page ends: the sort key of its last row (a time, a number, or None) and its id."""
 
-    at: datetime | None
+    at: datetime | float | None
     pk: uuid.UUID
 
     def encode(self) -> str:
-        return f"{self.at.isoformat() if self.at else '-'}~{self.pk}"
+        if self.at is None:
+            stamp = "-"
+        elif isinstance(self.at, datetime):
+            stamp = self.at.isoformat()
+        else:
+            stamp = f"n{self.at!r}"
+        return f"{stamp}~{self.pk}"
 
     @classmethod
     def decode(cls, raw: str) -> Cursor:
         stamp, sep, pk = raw.partition("~")
         try:
-            at = None if stamp == "-" else parse_datetime(stamp)
-            if not sep or (stamp != "-" and (at is None or at.tzinfo is None)):
+            at: datetime | float | None
+            if stamp == "-":
+                at = None
+            elif stamp.startswith("n"):
+                at = float(stamp[1:])
+                if not math.isfinite(at):
+                    raise ValueError(raw)
+            else:
+                at = parse_datetime(stamp)
+                if at is None or at.tzinfo is None:
+                    raise ValueError(raw)
+            if not sep:
                 raise ValueError(raw)
             return cls(at=at, pk=uuid.UUID(pk))
         except ValueError:
             raise BadCursor("This page link is not valid; start from the first page.") from None
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A list order: by due time (soonest first), by age (oldest first) or by a numeric payload
+    field (largest first); missing values last, ties by id. `key` is the form's value."""
+
+    key: str = "due"
+
+    @property
+    def field(self) -> str | None:
+        return self.key.removeprefix("field:") if self.key.startswith("field:") else None
+
+    @property
+    def descending(self) -> bool:
+        return self.field is not None
+
+    def expression(self) -> Any:
+        if self.field is not None:
+            # The JSON value itself (no cast, so a stray string cannot fail the query):
+            # PostgreSQL orders jsonb numbers numerically, SQLite's JSON_EXTRACT returns numbers.
+            return KeyTransform(self.field, "payload")
+        return F("created_at" if self.key == "age" else "due_at")
+
+    def order(self) -> tuple[Any, ...]:
+        expression = self.expression()
+        ordered = (
+            expression.desc(nulls_last=True) if self.descending else expression.asc(nulls_last=True)
+        )
+        return (ordered, "id")
+
+    def after(self, cursor: Cursor | None) -> Q:
+        """Rows after the cursor in this order (nulls last, then by id)."""
+        if cursor is None:
+            return Q()
+        if cursor.at is None:
+            return Q(sort_key__isnull=True, id__gt=cursor.pk)
+        beyond = "sort_key__lte" if self.descending else "sort_key__gte"
+        # `>=` keeps an index range condition; the tie on the value is broken by id.
+        return (Q(**{beyond: cursor.at}) & ~Q(sort_key=cursor.at, id__lte=cursor.pk)) | Q(
+            sort_key__isnull=True
+        )
+
+    def merge_key(self, row: tuple[Any, uuid.UUID]) -> tuple[Any, ...]:
+        value, pk = row
+        if value is None:
+            return (True, 0, pk)
+        if isinstance(value, datetime):
+            return (False, value, pk)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return (True, 0, pk)  # not a number: with the missing ones, as the database has it
+        return (False, -value if self.descending else value, pk)
+
+
+DUE = Sort()
 
 
 @dataclass
@@ -152,23 +225,6 @@ def _pending_parts(*, user: Any, group_ids: list[int], view: str) -> list[QueryS
     return parts
 
 
-def _after(cursor: Cursor | None) -> Q:
-    """Rows after the cursor in (due_at nulls last, id) order."""
-    if cursor is None:
-        return Q()
-    if cursor.at is None:
-        return Q(due_at__isnull=True, id__gt=cursor.pk)
-    # `due_at >= at` keeps an index range condition; the tie on `at` is broken by id.
-    return (Q(due_at__gte=cursor.at) & ~Q(due_at=cursor.at, id__lte=cursor.pk)) | Q(
-        due_at__isnull=True
-    )
-
-
-def _due_key(row: tuple[datetime | None, uuid.UUID]) -> tuple[bool, datetime, uuid.UUID]:
-    at, pk = row
-    return (at is None, at or _FAR_FUTURE, pk)
-
-
 def _filtered(
     queryset: QuerySet, *, policy: Policy | None, group: ReviewerGroup | None, q: str
 ) -> QuerySet:
@@ -177,7 +233,9 @@ def _filtered(
     if group is not None:
         queryset = queryset.filter(assigned_group=group)
     if q:
-        queryset = queryset.filter(Q(title__icontains=q) | Q(external_id=q))
+        # search_text is lower-cased: a plain LIKE '%…%', which the trigram index serves on
+        # PostgreSQL (migration 0016); SQLite's LIKE scans the parts' rows.
+        queryset = queryset.filter(search_text__contains=q.lower())
     return queryset
 
 
@@ -189,13 +247,14 @@ def inbox_for_reviewer(
     policy: Policy | None = None,
     group: ReviewerGroup | None = None,
     q: str = "",
+    sort: Sort = DUE,
     after: Cursor | None = None,
     limit: int = PAGE_SIZE,
     columns: tuple[str, ...] | None = LIST_COLUMNS,
 ) -> InboxPage:
-    """One page of a view, ordered by due time (decided: newest decision first).
+    """One page of a view, ordered by `sort` (decided: newest decision first).
 
-    Steps: per part, read the (due_at, id) keys of the next `limit + 1` rows through its
+    Steps: per part, read the (sort key, id) keys of the next `limit + 1` rows through its
     index (all parts in one query); merge the parts; load the page's rows with their joins in
     one query, only `columns` of them (None: every column, for a detail pane).
     """
@@ -218,6 +277,7 @@ def inbox_for_reviewer(
         policy=policy,
         group=group,
         q=q,
+        sort=sort,
         after=after,
         limit=limit,
     )
@@ -237,27 +297,28 @@ def _page_keys(
     policy: Policy | None,
     group: ReviewerGroup | None,
     q: str,
+    sort: Sort,
     after: Cursor | None,
     limit: int,
-) -> list[tuple[datetime | None, uuid.UUID]]:
-    """The (due_at, id) keys of the next `limit + 1` pending rows, merged from every part."""
-    order = (F("due_at").asc(nulls_last=True), "id")
+) -> list[tuple[Any, uuid.UUID]]:
+    """The (sort key, id) keys of the next `limit + 1` pending rows, merged from every part."""
     part_groups = [group.pk] if group is not None else group_ids
     ranges = [
         _filtered(part, policy=policy, group=group, q=q)
-        .filter(_after(after))
-        .order_by(*order)
-        .values_list("due_at", "id")[: limit + 1]
+        .annotate(sort_key=sort.expression())
+        .filter(sort.after(after))
+        .order_by(*sort.order())
+        .values_list("sort_key", "id")[: limit + 1]
         for part in _pending_parts(user=reviewer, group_ids=part_groups, view=view)
     ]
-    keys: list[tuple[datetime | None, uuid.UUID]] = []
+    keys: list[tuple[Any, uuid.UUID]] = []
     if len(ranges) > 1 and connection.features.supports_slicing_ordering_in_compound:
         # One round trip: each part stays its own ordered, limited index range in UNION ALL.
         keys += ranges[0].union(*ranges[1:], all=True)
     else:  # SQLite cannot limit the parts of a UNION: one query per part
         for part in ranges:
             keys += part
-    return heapq.nsmallest(limit + 1, set(keys), key=_due_key)
+    return heapq.nsmallest(limit + 1, set(keys), key=sort.merge_key)
 
 
 def inbox_page_stamp(
@@ -268,6 +329,7 @@ def inbox_page_stamp(
     policy: Policy | None = None,
     group: ReviewerGroup | None = None,
     q: str = "",
+    sort: Sort = DUE,
     after: Cursor | None = None,
     limit: int = PAGE_SIZE,
 ) -> str:
@@ -294,6 +356,7 @@ def inbox_page_stamp(
         policy=policy,
         group=group,
         q=q,
+        sort=sort,
         after=after,
         limit=limit,
     )
@@ -386,29 +449,55 @@ _COUNT_PARTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _count_sql(group_count: int) -> str:
+def _count_sql(group_count: int, *, policy: bool, group: bool, search: bool) -> str:
     request, decision = ApprovalRequest._meta.db_table, Decision._meta.db_table
     groups = ", ".join(f"%(g{index})s" for index in range(group_count)) or "NULL"
     not_voted = (
         f"NOT EXISTS (SELECT 1 FROM {decision} d WHERE d.approval_id = r.id"  # noqa: S608
         " AND d.decided_by_id = %(me)s)"
     )
+    # The filters of the list, so the counters count what the list shows. search_text is
+    # lower-cased; the pattern's own % and _ are escaped (backslash, PostgreSQL's default
+    # escape; SQLite needs it named).
+    like = "LIKE %(q)s" + ("" if connection.vendor == "postgresql" else " ESCAPE '\\'")
+    filters = "".join(
+        [
+            " AND r.policy_id = %(policy)s" if policy else "",
+            " AND r.assigned_group_id = %(group)s" if group else "",
+            f" AND r.search_text {like}" if search else "",
+        ]
+    )
     # Table names from the models and placeholders only: every value stays a bound parameter.
     pending = [
         f"(SELECT COUNT(*) FROM (SELECT 1 FROM {request} r WHERE r.status = %(pending)s"  # noqa: S608
-        f" AND {where.format(groups=groups)} AND {not_voted} ORDER BY r.due_at LIMIT %(cap)s)"
-        " AS part)"
+        f" AND {where.format(groups=groups)}{filters} AND {not_voted}"
+        " ORDER BY r.due_at LIMIT %(cap)s) AS part)"
         for _, where in _COUNT_PARTS
     ]
     decided = (
-        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {decision} d WHERE d.decided_by_id = %(me)s"  # noqa: S608
-        " LIMIT %(cap)s) AS part)"
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {decision} d"  # noqa: S608
+        + (f" JOIN {request} r ON r.id = d.approval_id" if filters else "")
+        + f" WHERE d.decided_by_id = %(me)s{filters} LIMIT %(cap)s) AS part)"
     )
     return "SELECT " + ", ".join([*pending, decided])
 
 
-def inbox_counts(*, reviewer: Any, group_ids: list[int]) -> dict[str, int]:
-    """The number on each view, counted up to COUNT_CAP, in one query.
+def like_pattern(q: str) -> str:
+    """`q` as a LIKE pattern for "contains", lower-cased like search_text, wildcards escaped."""
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def inbox_counts(
+    *,
+    reviewer: Any,
+    group_ids: list[int],
+    policy: Policy | None = None,
+    group: ReviewerGroup | None = None,
+    q: str = "",
+) -> dict[str, int]:
+    """The number on each view, counted up to COUNT_CAP, in one query, under the list's
+    filters (policy, group, search).
 
     Counting every open row would read the whole backlog on every page view (a table scan
     once most rows match). Like a mail client's "99+", each part is counted through its
@@ -421,10 +510,16 @@ def inbox_counts(*, reviewer: Any, group_ids: list[int]) -> dict[str, int]:
         "now": now,
         "soon": now + DUE_SOON,
         "cap": COUNT_CAP,
+        "policy": policy.pk if policy is not None else None,
+        "group": group.pk if group is not None else None,
+        "q": like_pattern(q),
         **{f"g{index}": group_id for index, group_id in enumerate(group_ids)},
     }
+    sql = _count_sql(
+        len(group_ids), policy=policy is not None, group=group is not None, search=bool(q)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_count_sql(len(group_ids)), params)
+        cursor.execute(sql, params)
         numbers = cursor.fetchone()
     counts = dict.fromkeys(VIEWS, 0)
     for (view, _), number in zip(_COUNT_PARTS, numbers, strict=False):
@@ -471,6 +566,18 @@ def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
     """Every audit entry of the request, oldest first, with its decision joined."""
     return list(
         AuditEntry.objects.filter(approval=approval).select_related("decision").order_by("id")
+    )
+
+
+def changes_asked(approval: ApprovalRequest) -> Decision | None:
+    """For a resubmission: the decision that asked for the changes (its reviewer and comment),
+    shown above the diff. No query for a first submission."""
+    if approval.previous_id is None:
+        return None
+    return (
+        Decision.objects.filter(approval_id=approval.previous_id, outcome=Outcome.REQUEST_CHANGES)
+        .order_by("-decided_at", "-id")
+        .first()
     )
 
 

@@ -8,6 +8,7 @@ from approvals.inbox import deeplinks, settings_page, views
 
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/bulk/", views.inbox_bulk, name="inbox_bulk"),
     # <str:pk>: a malformed id reaches the access helper and is the same 404 as a missing one.
     path("inbox/<str:pk>/", views.inbox_detail, name="inbox_detail"),
     path("inbox/<str:pk>/decide", views.inbox_decide, name="inbox_decide"),

@@ -24,6 +24,7 @@ from django_htmx.http import push_url, trigger_client_event
 from approvals.exceptions import ApprovalError
 from approvals.formats import field_label, visible_values
 from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
+from approvals.inbox.bulk import BulkForm, BulkResult, bulk_decide, bulk_rows
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
 from approvals.inbox.presenters import (
     decision_labels,
@@ -38,6 +39,7 @@ from approvals.inbox.selectors import (
     VIEWS,
     approval_options,
     approval_timeline,
+    changes_asked,
     count_label,
     filter_choices,
     inbox_counts,
@@ -64,12 +66,18 @@ def _list_context(
     policies, groups = filter_choices(group_ids=group_ids)
     form = InboxFilterForm(request.GET, policies=policies, groups=groups)
     valid = form.is_valid()
-    selection = form.selection() if valid else {"view": "todo"}
+    selection: dict[str, Any] = form.selection() if valid else {"view": "todo"}
     page = inbox_for_reviewer(reviewer=request.user, group_ids=group_ids, **selection)
-    counts = inbox_counts(reviewer=request.user, group_ids=group_ids)
+    counts = inbox_counts(
+        reviewer=request.user,
+        group_ids=group_ids,
+        policy=selection.get("policy"),
+        group=selection.get("group"),
+        q=selection.get("q", ""),
+    )
     keep = {
         name: request.GET[name]
-        for name in ("view", "q", "policy", "group")
+        for name in ("view", "q", "policy", "group", "sort")
         if valid and request.GET.get(name)
     }
     after = {"after": request.GET["after"]} if valid and selection.get("after") else {}
@@ -89,6 +97,8 @@ def _list_context(
         "list_url": reverse("inbox") + "?" + urlencode({**keep, **after}),
         "stamp": page_stamp(item.pk for item in page.items),
         "live_seconds": settings.INBOX_REFRESH_SECONDS,
+        "filtered": valid and form.is_filtered,
+        "clear_query": urlencode({"view": view}) if view != "todo" else "",
     }
     return form, context
 
@@ -117,10 +127,16 @@ def _live_context(request: AuthenticatedHttpRequest, group_ids: list[int]) -> di
     policies, groups = filter_choices(group_ids=group_ids)
     form = InboxFilterForm(request.GET, policies=policies, groups=groups)
     selection = form.selection() if form.is_valid() else {"view": "todo"}
-    counts = inbox_counts(reviewer=request.user, group_ids=group_ids)
+    counts = inbox_counts(
+        reviewer=request.user,
+        group_ids=group_ids,
+        policy=selection.get("policy"),
+        group=selection.get("group"),
+        q=selection.get("q", ""),
+    )
     keep = {
         name: request.GET[name]
-        for name in ("view", "q", "policy", "group")
+        for name in ("view", "q", "policy", "group", "sort")
         if form.is_valid() and request.GET.get(name)
     }
     view = selection["view"]
@@ -183,6 +199,7 @@ def _detail_context(
         "stage_count": len(approval.stage_plan),
         "timeline": timeline(entries, approval),
         "diff": revision_diff(approval),
+        "changes_asked": changes_asked(approval),
         "recent": decision_labels(recent_policy_decisions(approval, group_ids=group_ids)),
         "key_hints": key_hints(options),
         "remember": remember_context(approval, options, form) if can_decide else None,
@@ -361,3 +378,63 @@ def inbox_claim(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
 def inbox_release(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """Hand my request back to the group's queue (`approval_release`)."""
     return _claim_or_release(request, pk, claim=False)
+
+
+# --- bulk triage ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def inbox_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Approve or reject the selected rows with one comment (approvals/inbox/bulk.py).
+
+    Bad input (no ids, too many, a malformed or unknown id, another group's request, no option)
+    is refused whole, before anything is decided; then each request is decided on its own and
+    the answer names what did not go through.
+    """
+    group_ids = reviewer_group_ids(request.user)
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        return _bulk_answer(request, form=form, status=400)
+    ids = form.cleaned_data["ids"]
+    selection = bulk_rows(user=request.user, group_ids=group_ids, ids=ids)
+    if selection.missing:
+        missing = selection.missing
+        form.add_error(
+            None,
+            f"{missing} of the selected requests {'was' if missing == 1 else 'were'} not found.",
+        )
+        return _bulk_answer(request, form=form, status=404)
+    result = bulk_decide(
+        reviewer=request.user,
+        selection=selection,
+        outcome=form.cleaned_data["option"],
+        comment=form.cleaned_data["comment"],
+    )
+    response = _bulk_answer(request, form=BulkForm(), result=result)
+    if result.decided:
+        trigger_client_event(
+            response, "approval-decided", {"ids": [str(d.approval_id) for d in result.decided]}
+        )
+    return response
+
+
+def _bulk_answer(
+    request: AuthenticatedHttpRequest,
+    *,
+    form: BulkForm,
+    result: BulkResult | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The bar again (with the outcome or the error) for HTMX; else back to the list."""
+    if request.htmx:
+        context = {"bulk_form": form, "bulk_result": result}
+        return render(request, "approvals/inbox_bulk_bar.html", context, status=status)
+    if result is None:
+        _, context = _list_context(request, reviewer_group_ids(request.user))
+        context["bulk_form"] = form
+        return render(request, "approvals/inbox.html", context, status=status)
+    messages.success(request, " ".join([result.summary, *result.problems]))
+    view = request.POST.get("view", "")
+    query = urlencode({"view": view}) if view in VIEWS and view != "todo" else ""
+    return redirect(reverse("inbox") + (f"?{query}" if query else ""))

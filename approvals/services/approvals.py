@@ -25,6 +25,7 @@ from approvals.exceptions import (
     InvalidDecision,
     NotAllowed,
 )
+from approvals.formats import search_text
 from approvals.models import (
     ApprovalRequest,
     Decision,
@@ -142,9 +143,28 @@ def next_sla_check(approval: ApprovalRequest, *, after: datetime) -> datetime | 
     return min(candidates) if candidates else None
 
 
-def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> AuditDraft | None:
+def changes_asker_id(previous_id: Any) -> int | None:
+    """Who asked for the changes a resubmission answers: the reviewer behind the previous
+    revision's request-changes decision (None when it was not a person)."""
+    return (
+        Decision.objects.filter(
+            approval_id=previous_id, outcome=Outcome.REQUEST_CHANGES, decided_by__isnull=False
+        )
+        .order_by("-decided_at", "-id")
+        .values_list("decided_by_id", flat=True)
+        .first()
+    )
+
+
+def _assign_stage(
+    approval: ApprovalRequest, *, actor: str, start: datetime, prefer_user_id: int | None = None
+) -> AuditDraft | None:
     """Pick the current stage's group and member and set the SLA, on the unsaved row; returns
-    the `assigned` entry for the caller's audit batch (None when the stage has no group)."""
+    the `assigned` entry for the caller's audit batch (None when the stage has no group).
+
+    `prefer_user_id`: a resubmission goes back to the reviewer who asked for the changes when
+    they are an available member of this stage's group (docs/architecture.md "The
+    request-changes loop"); otherwise the group's strategy picks as usual."""
     stage = approval.current_stage
     group = ReviewerGroup.objects.filter(pk=stage["group_id"]).first() if stage else None
     if group is None:
@@ -161,7 +181,9 @@ def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> 
             )
         )
     )
-    choice = choose_assignment(group, exclude_user_ids=voted, at=start)
+    choice = choose_assignment(
+        group, exclude_user_ids=voted, at=start, prefer_user_id=prefer_user_id
+    )
     approval.assigned_group = choice.group
     approval.assignee = choice.assignee
     approval.assigned_at = start
@@ -176,6 +198,13 @@ def _assign_stage(approval: ApprovalRequest, *, actor: str, start: datetime) -> 
             "group": choice.group.slug,
             "assignee": choice.assignee.get_username() if choice.assignee else None,
             "strategy": choice.group.strategy,
+            **(
+                {"returned_to_asker": True}
+                if prefer_user_id is not None
+                and choice.assignee is not None
+                and choice.assignee.pk == prefer_user_id
+                else {}
+            ),
         },
     )
 
@@ -346,12 +375,20 @@ def _submit(
     # Standing approvals ("approve and remember") are matched only after the rules chose a
     # person (approvals/routing.py); the auto decision then names the one that matched. They
     # apply while the policy offers a remember option, so other policies skip the query.
+    # A resubmission always goes to a person, so it needs no standing approvals either.
     standing = (
         policy_standing_specs(policy=policy, at=now)
-        if any(option.remember for option in specs.options.values())
+        if previous is None and any(option.remember for option in specs.options.values())
         else []
     )
-    result = routing.route(specs.rules, specs.stages, payload, standing=standing, at=now)
+    result = routing.route(
+        specs.rules,
+        specs.stages,
+        payload,
+        standing=standing,
+        at=now,
+        resubmission=previous is not None,
+    )
     approval = ApprovalRequest(
         policy=policy,
         policy_version=policy.version,
@@ -381,6 +418,7 @@ def _submit(
         previous=previous,
         created_at=now,
     )
+    approval.search_text = search_text(approval)
     audit = [
         AuditDraft(
             action="created",
@@ -432,7 +470,12 @@ def _submit(
         outbox_enqueue(approval=approval, event_type=FINAL_EVENT[status], decision=decision)
         return approval
 
-    assigned = _assign_stage(approval, actor="policy", start=now)
+    assigned = _assign_stage(
+        approval,
+        actor="policy",
+        start=now,
+        prefer_user_id=changes_asker_id(previous.pk) if previous is not None else None,
+    )
     approval.save(force_insert=True)
     audit_record([*audit, assigned] if assigned else audit)
     return approval
@@ -564,6 +607,7 @@ def approval_decide(
     changes = _payload_changes(approval, chosen, payload_edits)
     if changes:
         approval.payload = {**approval.payload, **{k: v["to"] for k, v in changes.items()}}
+        approval.search_text = search_text(approval)
 
     ends_now = chosen.outcome != Outcome.APPROVE
     stage_done = not ends_now and _quorum_met(stage, standing)
@@ -602,7 +646,12 @@ def approval_decide(
         approval=approval,
         data={"stage": approval.stage},
     )
-    assigned = _assign_stage(approval, actor="policy", start=timezone.now())
+    assigned = _assign_stage(
+        approval,
+        actor="policy",
+        start=timezone.now(),
+        prefer_user_id=changes_asker_id(approval.previous_id) if approval.previous_id else None,
+    )
     approval.save()
     audit_record([decided, advanced, *([assigned] if assigned else [])])
     return decision

@@ -192,9 +192,14 @@ def claim_member(
     at: datetime,
     exclude_user_ids: set[int] | None = None,
     allow_fatigued: bool = False,
+    only_user_id: int | None = None,
 ) -> Any:
     """Pick the member of `group` who gets a new request and stamp their `last_assigned_at`, in
     one statement; returns the user (only id and username loaded) or None if nobody has room.
+
+    `only_user_id` asks for that one member (a resubmission going back to the reviewer who
+    asked for changes): still away, out-of-office and inactive aware, but not capped, since
+    it is their own follow-up rather than new work.
 
     Skips members flagged away in the group, out of office by their own dates, inactive, at or
     over their cap (the member's, else the group's), excluded (the requester, earlier voters)
@@ -209,7 +214,7 @@ def claim_member(
         "default_cap": group.default_wip_cap,
     }
     params.update({f"x{i}": user_id for i, user_id in enumerate(excluded)})
-    if postgres and group.strategy == ReviewerGroup.Strategy.ROUND_ROBIN:
+    if postgres and only_user_id is None and group.strategy == ReviewerGroup.Strategy.ROUND_ROBIN:
         params["sequence"] = turn_sequence_name(group.pk)
         sql = _TURN_SQL.format(
             fatigue="" if allow_fatigued else "AND p.fatigue_flagged_at IS NULL",
@@ -226,14 +231,19 @@ def claim_member(
             cursor.execute(sql, params)
             row = cursor.fetchone()
         return _user(row[0], row[1]) if row is not None else None
+    if only_user_id is not None:
+        params["only"] = only_user_id
     sql = _CLAIM_SQL.format(
-        fatigue="" if allow_fatigued else "AND p.fatigue_flagged_at IS NULL",
+        fatigue=(
+            ("" if allow_fatigued else "AND p.fatigue_flagged_at IS NULL")
+            + (" AND c.user_id = %(only)s" if only_user_id is not None else "")
+        ),
         exclude=(
             "AND c.user_id NOT IN ({})".format(", ".join(f"%(x{i})s" for i in range(len(excluded))))
             if excluded
             else ""
         ),
-        cap=_CAP_PG if postgres else _CAP_SQLITE,
+        cap="" if only_user_id is not None else (_CAP_PG if postgres else _CAP_SQLITE),
         load=_LOAD if group.strategy == ReviewerGroup.Strategy.LEAST_LOADED else "",
         lock="FOR UPDATE OF c SKIP LOCKED" if postgres else "",
         snapshot="JOIN approvals_membership s ON s.id = c.id" if postgres else "",
@@ -250,6 +260,8 @@ def claim_member(
             row = cursor.fetchone()
         if row is not None:
             return _user(row[0], row[1])
+        if only_user_id is not None:
+            return None
         if not postgres or not _wait_for_a_busy_member(group, at=at, exclude=excluded):
             return None
     return None
@@ -318,17 +330,26 @@ def overflow_chain(group: ReviewerGroup) -> tuple[list[ReviewerGroup], ReviewerG
 
 
 def choose_assignment(
-    group: ReviewerGroup, *, exclude_user_ids: set[int] | None = None, at: datetime | None = None
+    group: ReviewerGroup,
+    *,
+    exclude_user_ids: set[int] | None = None,
+    at: datetime | None = None,
+    prefer_user_id: int | None = None,
 ) -> Assignment:
     """Pick the group (following overflow) and the member who takes a new request, and stamp
     that member as assigned at `at`.
 
-    Steps: pull groups leave it unassigned for anyone to claim. Otherwise ask the group for a
+    Steps: a preferred member (the reviewer who asked for the changes a resubmission answers)
+    gets it when they are still in the group and available, whatever the strategy. Pull groups leave it unassigned for anyone to claim. Otherwise ask the group for a
     member with room who is not flagged for fatigue (one statement, `claim_member`); only when
     it returns nobody, walk the overflow chain, then walk it again allowing fatigue-flagged
     members. With nobody at all it waits unassigned in the last group's queue.
     """
     at = at or timezone.now()
+    if prefer_user_id is not None and prefer_user_id not in (exclude_user_ids or ()):
+        user = claim_member(group, at=at, only_user_id=prefer_user_id, allow_fatigued=True)
+        if user is not None:
+            return Assignment(group=group, assignee=user)
     if group.strategy == ReviewerGroup.Strategy.PULL:
         return Assignment(group=group, assignee=None)
     # The common case first: the group itself has someone (no overflow groups loaded).

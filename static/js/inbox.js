@@ -55,6 +55,84 @@
     if (row) row.querySelector(".row-link").click();
   }
 
+  // --- bulk selection (templates/approvals/inbox_bulk_bar.html) --------------------------------
+  // The selected ids outlive a redraw of the list (a decision, a refresh); a row that left the
+  // page leaves the selection, so the bar never acts on something the reviewer cannot see.
+
+  const selected = new Set();
+  let lastToggled = null; // the anchor of a shift-click range
+
+  const checks = () => Array.from(document.querySelectorAll("#queue .row-check"));
+
+  function syncBulk() {
+    const boxes = checks();
+    const onPage = new Set(boxes.map((box) => box.value));
+    Array.from(selected).forEach((id) => { if (!onPage.has(id)) selected.delete(id); });
+    boxes.forEach((box) => {
+      box.checked = selected.has(box.value);
+      const row = box.closest("[data-row]");
+      if (row) row.classList.toggle("is-selected", box.checked);
+    });
+    const bar = document.querySelector("[data-bulk-bar]");
+    if (!bar) return;
+    const count = selected.size;
+    bar.toggleAttribute("data-empty", count === 0);
+    bar.querySelectorAll("[data-selected-count]").forEach((el) => { el.textContent = String(count); });
+    bar.querySelectorAll("[data-bulk-option]").forEach((button) => { button.disabled = count === 0; });
+    const all = bar.querySelector("[data-select-all]");
+    if (all) {
+      all.checked = boxes.length > 0 && count === boxes.length;
+      all.indeterminate = count > 0 && count < boxes.length;
+      all.disabled = boxes.length === 0;
+    }
+  }
+
+  function setChecked(box, on) {
+    if (on) selected.add(box.value);
+    else selected.delete(box.value);
+  }
+
+  function toggleCurrent() {
+    const row = rows().find((r) => r.classList.contains("is-current"))
+      || (document.activeElement && document.activeElement.closest
+        && document.activeElement.closest("#queue [data-row]"));
+    const box = row && row.querySelector(".row-check");
+    if (!box) return;
+    setChecked(box, !selected.has(box.value));
+    lastToggled = box;
+    syncBulk();
+  }
+
+  document.addEventListener("click", (event) => {
+    const box = event.target.closest && event.target.closest("#queue .row-check");
+    if (!box) return;
+    const boxes = checks();
+    if (event.shiftKey && lastToggled && boxes.includes(lastToggled)) {
+      // Shift-click: every row between the last toggled one and this one takes this state.
+      const [from, to] = [boxes.indexOf(lastToggled), boxes.indexOf(box)].sort((a, b) => a - b);
+      boxes.slice(from, to + 1).forEach((each) => setChecked(each, box.checked));
+    } else {
+      setChecked(box, box.checked);
+    }
+    lastToggled = box;
+    syncBulk();
+  });
+
+  document.addEventListener("change", (event) => {
+    const all = event.target.closest && event.target.closest("[data-select-all]");
+    if (!all) return;
+    checks().forEach((box) => setChecked(box, all.checked));
+    syncBulk();
+  });
+
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    // The bar came back with the outcome: what was decided has left the list.
+    if (event.target.id === "bulk-bar" && event.target.querySelector("[data-bulk-result]")) {
+      selected.clear();
+      lastToggled = null;
+    }
+  });
+
   // --- deciding with a confirm step ------------------------------------------------------------
 
   function choose(outcome) {
@@ -100,7 +178,12 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
     if (isTyping(event.target)) {
-      if (event.key === "Escape") event.target.blur();
+      if (event.key === "Escape") {
+        // Leave the box, keep what is typed: a search box's own Esc would wipe the query
+        // (and with it the list's filter), which the shortcut list does not promise.
+        if (event.target.type === "search") event.preventDefault();
+        event.target.blur();
+      }
       return;
     }
     if (document.querySelector("dialog[open]")) return; // the dialog owns the keyboard
@@ -114,6 +197,9 @@
         event.preventDefault();
         openSelected();
       }
+    } else if (key === "x") {
+      event.preventDefault();
+      toggleCurrent();
     } else if (key in OUTCOME_KEYS) {
       event.preventDefault();
       choose(OUTCOME_KEYS[key]);
@@ -136,6 +222,16 @@
     if (opener) {
       const dialog = document.getElementById("shortcuts-dialog");
       if (dialog) dialog.showModal();
+      return;
+    }
+    const clear = event.target.closest && event.target.closest("[data-clear-filters]");
+    const filters = document.getElementById("filters");
+    if (clear && filters) {
+      // Empty the search box and the selects too, then let the form fetch the list.
+      event.preventDefault();
+      filters.querySelectorAll("input[type=search]").forEach((input) => { input.value = ""; });
+      filters.querySelectorAll("select").forEach((select) => { select.value = ""; });
+      filters.requestSubmit();
       return;
     }
     const link = event.target.closest && event.target.closest("#queue .row-link");
@@ -185,6 +281,7 @@
       const current = rows().find((r) => r.classList.contains("is-current"));
       if (current) current.querySelector(".row-link").focus({ preventScroll: true });
     }
+    syncBulk();
     tick();
   });
 
@@ -217,6 +314,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     const shown = detail();
     if (shown && shown.dataset.id) selectById(shown.dataset.id);
+    syncBulk();
     tick();
   });
 })();

@@ -179,6 +179,24 @@ def test_a_resubmission_after_changes_requested_points_at_the_old_request(
     assert third["existing_id"] == second["id"]
 
 
+def test_a_resubmission_under_the_threshold_goes_to_the_reviewer_who_asked(
+    post: Post, body: dict[str, Any], policy: Policy, reviewer: Any, other_reviewer: Any
+) -> None:
+    first = post(body).json()
+    approval_decide(
+        approval=ApprovalRequest.objects.get(pk=first["id"]),
+        reviewer=other_reviewer,
+        option="request_changes",
+        comment="too much",
+    )
+    body["payload"]["amount"] = 20  # the rule auto-approves under 50, but not a resubmission
+
+    second = post(body).json()
+
+    assert (second["status"], second["route"], second["assignee"]) == ("pending", "human", "bob")
+    assert second["decision"] is None
+
+
 # --- validation: every bad input is a clear 4xx and changes nothing -------------------------------
 
 BAD_BODIES: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [

@@ -100,7 +100,7 @@ def test_it_filters_by_policy_and_group_and_searches_title_and_external_id(
     submit(title="Refund for Acme", external_id="ticket-1")
     submit(title="Credit for Globex", external_id="ticket-2", policy=other_policy)
     assert titles(alice.get("/inbox/?policy=credit-note")) == ["Credit for Globex"]
-    assert titles(alice.get("/inbox/?group=support-leads&q=acme")) == ["Refund for Acme"]
+    assert titles(alice.get("/inbox/?group=support-leads&q=for acme")) == ["Refund for Acme"]
     assert titles(alice.get("/inbox/?q=ticket-2")) == ["Credit for Globex"]
     assert titles(alice.get("/inbox/?q=nothing-like-it")) == []
 
@@ -196,8 +196,9 @@ def test_the_buttons_and_the_comment_box_carry_the_options_labels(
     alice: Client, pending: ApprovalRequest
 ) -> None:
     html = alice.get(f"/inbox/{pending.pk}/").content.decode()
+    detail = html[html.index("data-detail") :]  # the list's bulk bar has buttons of its own
     labels = re.findall(
-        r'<button type="submit" name="option" value="[^"]+"[^>]*>([^<]+)</button>', html
+        r'<button type="submit" name="option" value="[^"]+"[^>]*>([^<]+)</button>', detail
     )
     assert labels == ["Approve", "Reject", "Request changes"]
     assert '<label for="decide-comment">Comment</label>' in html
@@ -234,7 +235,11 @@ def test_a_resubmission_shows_the_previous_revision_and_its_diff(
     response = alice.get(f"/inbox/{second.pk}/")
     diff = {row["field"]: (row["before"], row["after"]) for row in response.context["diff"]}
     assert diff == {"Title": ("Refund", "Refund with proof"), "Amount": ("120", "95")}
-    assert f"/inbox/{first.pk}/" in response.content.decode()
+    html = response.content.decode()
+    assert f"/inbox/{first.pk}/" in html
+    # The asker's comment and the diff come first, above the request's details.
+    top = html[html.index('id="detail-title"') : html.index('id="fields-title"')]
+    assert "alice asked for changes" in top and "“proof?”" in top and 'class="diff"' in top
 
 
 def test_it_shows_recent_decisions_of_the_same_policy(
