@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals.exceptions import ApprovalError
+from approvals.foureyes import requester_of
 from approvals.models import ApprovalRequest, Decision, Membership, ReviewerGroup, ReviewerProfile
 from approvals.services.approvals import approval_assign
 from approvals.workload.assignment import available_memberships, choose_assignment, out_of_office_q
@@ -68,7 +69,10 @@ def _delegate_for(approval: ApprovalRequest, exclude: set[int]) -> Any:
         return None
     # Eligible: in the request's group, not away, active, under their cap, not a voter.
     members = available_memberships(
-        approval.assigned_group, exclude_user_ids=exclude, allow_fatigued=True
+        approval.assigned_group,
+        exclude_user_ids=exclude,
+        allow_fatigued=True,
+        requester=requester_of(approval),
     )
     return delegate if any(m.user_id == delegate.pk for m in members) else None
 
@@ -96,7 +100,9 @@ def reroute(approval: ApprovalRequest, now: datetime) -> bool:
     elif approval.assigned_group is None:
         return False
     else:
-        choice = choose_assignment(approval.assigned_group, exclude_user_ids=exclude)
+        choice = choose_assignment(
+            approval.assigned_group, exclude_user_ids=exclude, requester=requester_of(approval)
+        )
         # With nobody available it goes back to the group's queue: better waiting where
         # anyone can claim it than on the desk of someone on holiday.
         group, assignee = choice.group, choice.assignee
@@ -135,9 +141,11 @@ def _fill_locked(approval: ApprovalRequest, group: ReviewerGroup, full_groups: s
     if not _still(approval, assignee__isnull=True, assigned_group_id=group.pk):
         return False
     voters = _voters(approval)
-    choice = choose_assignment(group, exclude_user_ids=voters)
+    requester = requester_of(approval)
+    choice = choose_assignment(group, exclude_user_ids=voters, requester=requester)
     if choice.assignee is None:
-        if not voters:
+        # Only when nobody was left out for this request is the group full for every request.
+        if not voters and not requester:
             full_groups.add(group.pk)  # the rest of this group's queue would find nobody too
         return False
     approval_assign(
