@@ -128,25 +128,28 @@ def waiting_work(limit: int) -> list[ApprovalRequest]:
     )
 
 
-def fill(approval: ApprovalRequest, full_groups: set[int]) -> bool:
+def fill(approval: ApprovalRequest, full_groups: set[Any]) -> bool:
     """Give one waiting request to a member with room; False if nobody has room."""
     group = approval.assigned_group
     if group is None or group.pk in full_groups:
         return False  # without a transaction: a full group's queue costs nothing per row
+    if (group.pk, requester_of(approval)) in full_groups:
+        return False  # full for everyone but this requester, who may not take their own
     with transaction.atomic():
         return _fill_locked(approval, group, full_groups)
 
 
-def _fill_locked(approval: ApprovalRequest, group: ReviewerGroup, full_groups: set[int]) -> bool:
+def _fill_locked(approval: ApprovalRequest, group: ReviewerGroup, full_groups: set[Any]) -> bool:
     if not _still(approval, assignee__isnull=True, assigned_group_id=group.pk):
         return False
     voters = _voters(approval)
     requester = requester_of(approval)
     choice = choose_assignment(group, exclude_user_ids=voters, requester=requester)
     if choice.assignee is None:
-        # Only when nobody was left out for this request is the group full for every request.
-        if not voters and not requester:
-            full_groups.add(group.pk)  # the rest of this group's queue would find nobody too
+        # Nobody left out: the rest of this group's queue would find nobody too. Only the
+        # requester left out: the rest of that requester's requests would not either.
+        if not voters:
+            full_groups.add((group.pk, requester) if requester else group.pk)
         return False
     approval_assign(
         approval=approval, assignee=choice.assignee, group=choice.group, actor="distribution"
@@ -169,7 +172,7 @@ def distribute(*, now: datetime | None = None) -> int:
             moved += reroute(approval, now)
         except ApprovalError as exc:
             log.info("not re-routing %s: %s", approval.pk, exc.message)
-    full_groups: set[int] = set()
+    full_groups: set[Any] = set()
     for approval in waiting_work(limit):
         try:
             moved += fill(approval, full_groups)
