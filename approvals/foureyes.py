@@ -62,7 +62,7 @@ def requester_of(approval: Any) -> Requester:
 def requester_users(identity: Requester) -> QuerySet[Any]:
     """Ids of the users who are the requester (a subquery; one query if evaluated)."""
     users = get_user_model().objects.all()
-    match = Q(pk__in=[])
+    match: Any = Q(pk__in=[])
     if identity.user_id:
         match |= Q(pk=identity.user_id)
     if identity.names:

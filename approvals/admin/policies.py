@@ -164,7 +164,10 @@ class PolicyAdmin(SimpleHistoryAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "slug", "version", "is_active", "summary"]}),
-        ("Payload", {"fields": ["payload_schema", "visible_fields", "editable_fields"]}),
+        (
+            "Payload",
+            {"fields": ["payload_schema", "visible_fields", "editable_fields", "requester_field"]},
+        ),
         (
             "SLA",
             {"fields": ["sla_minutes", "reminder_points", "expire_after_minutes", "expiry_action"]},
@@ -373,7 +376,10 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
                     "policy",
                     "policy_version",
                     "external_id",
+                    "caller",
                     "requested_by",
+                    "requester",
+                    "requester_email",
                     "previous",
                 ]
             },

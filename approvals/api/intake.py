@@ -40,7 +40,11 @@ class Intake:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def intake_validate(document: dict[str, Any], *, token: ApiToken) -> Intake:
+def intake_validate(
+    document: dict[str, Any], *, token: ApiToken | None = None, caller: str = ""
+) -> Intake:
+    """The checked intake; `token` limits the policies and names the caller and requester
+    (none for inbound sources, which pass their own `caller`)."""
     try:
         data = RequestIn.model_validate(document)
     except pydantic.ValidationError as exc:
@@ -48,7 +52,7 @@ def intake_validate(document: dict[str, Any], *, token: ApiToken) -> Intake:
     policy = Policy.objects.filter(slug=data.policy, is_active=True).first()
     if policy is None:
         raise validation_problem([("policy", f"There is no active policy {data.policy!r}.")])
-    if not token.allows_policy(policy.pk):
+    if token is not None and not token.allows_policy(policy.pk):
         raise policy_forbidden(policy.slug)
     errors = [(e.field, e.message) for e in validate_payload(policy.payload_schema, data.payload)]
     if data.callback_url:
@@ -67,9 +71,9 @@ def intake_validate(document: dict[str, Any], *, token: ApiToken) -> Intake:
         callback_url=data.callback_url or "",
         requested_by=data.requested_by or "",
         due_at=data.due_at,
-        caller=token.caller,
+        caller=token.caller if token is not None else caller,
         # The person the token acts for is the requester (four-eyes), whatever requested_by says.
-        requester_id=token.user_id,
+        requester_id=token.user_id if token is not None else None,
     )
 
 
