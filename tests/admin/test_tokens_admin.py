@@ -76,7 +76,8 @@ def test_a_manager_creates_a_scoped_expiring_token_for_a_caller(
         },
     )
     assert page.status_code == 200
-    assert "Caller <strong>crm</strong>; scopes read; 1 policies; expires" in page.content.decode()
+    text = " ".join(page.content.decode().split())
+    assert "Caller <strong>crm</strong>; scopes read; 1 policies; expires" in text
     token = ApiToken.objects.get()
     assert (token.caller, token.scopes, token.policy_ids) == ("crm", ["read"], [policy.pk])
     assert token.user == requester and token.expires_at is not None

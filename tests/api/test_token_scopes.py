@@ -23,8 +23,8 @@ def _client(raw: str) -> Client:
 
 
 @pytest.fixture
-def other(db: Any) -> Client:
-    """Token B: another caller."""
+def other(policy: Policy) -> Client:
+    """Token B: another caller (and the policy the `body` files into)."""
     return _client(api_token_create(name="hubspot")[1])
 
 
@@ -45,7 +45,7 @@ def test_another_callers_request_is_a_404_on_get_and_cancel_and_absent_from_the_
 
 
 def test_tokens_of_one_caller_share_its_requests(
-    post: Callable[..., Any], body: dict[str, Any]
+    policy: Policy, post: Callable[..., Any], body: dict[str, Any]
 ) -> None:
     mine = post(body).json()["id"]
     _, raw = api_token_create(name="zendesk-2", caller="zendesk")
@@ -160,7 +160,7 @@ def test_an_unknown_token_uses_up_nobodys_rate(api: Client, settings: Any) -> No
 
 
 def test_a_token_acting_for_a_user_makes_that_user_the_requester(
-    post: Callable[..., Any], body: dict[str, Any], requester: Any
+    policy: Policy, post: Callable[..., Any], body: dict[str, Any], requester: Any
 ) -> None:
     _, raw = api_token_create(name="ritas-agent", user=requester)
     response = post({**body, "requested_by": ""}, client=_client(raw))
