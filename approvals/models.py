@@ -227,6 +227,13 @@ class Policy(models.Model):
         max_length=20, choices=ExpiryAction.choices, default=ExpiryAction.EXPIRE
     )
     callback_url = models.URLField(max_length=2000, blank=True)
+    requester_field = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Dotted path into the payload holding the requester's email, e.g. "
+        "requested_by_email. Four-eyes: the reviewer with that verified email never gets, "
+        "and cannot approve, the request (docs/security.md).",
+    )
     email_decisions_need_sign_in = models.BooleanField(
         "email decisions need sign-in",
         default=False,
@@ -395,6 +402,19 @@ class ApprovalRequest(models.Model):
     submitted_payload = models.JSONField(help_text="The payload exactly as the caller sent it.")
     callback_url = models.URLField(max_length=2000, blank=True)
     requested_by = models.CharField(max_length=255, blank=True)
+    # Who asked, by verified identity (docs/security.md "Four-eyes"): the user the API token acts
+    # for, and the email at the policy's requester field, both fixed at intake.
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requested_approvals",
+    )
+    requester_email = models.CharField(max_length=254, blank=True)
+    # The API caller that owns it (docs/api.md "Tokens and callers"); "" for requests that did
+    # not come through a token (inbound sources, the demo seed).
+    caller = models.CharField(max_length=120, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     route = models.CharField(max_length=10, choices=Route.choices)
     route_reason = models.CharField(max_length=500, blank=True)
@@ -438,9 +458,10 @@ class ApprovalRequest(models.Model):
         ordering = ["-created_at"]
         permissions = [("export_audit", "Can export the audit CSV")]
         constraints = [
-            # docs/api.md "The API": one open request per policy + external_id.
+            # docs/api.md "The API": one open request per policy + external_id, per caller
+            # (external ids are the caller's own: docs/api.md "Tokens and callers").
             models.UniqueConstraint(
-                fields=["policy", "external_id"],
+                fields=["policy", "caller", "external_id"],
                 condition=Q(status="pending") & ~Q(external_id=""),
                 name="request_one_open_per_external_id",
             ),
@@ -476,6 +497,8 @@ class ApprovalRequest(models.Model):
             ),
             # API list (newest first, keyset) and the external_id filter.
             models.Index(fields=["-created_at", "-id"], name="req_created"),
+            # API list of one caller (docs/api.md "Tokens and callers").
+            models.Index(fields=["caller", "-created_at", "-id"], name="req_caller_created"),
             models.Index(fields=["policy", "external_id"], name="req_policy_external"),
         ]
 
@@ -777,9 +800,37 @@ class DeepLink(models.Model):
 
 
 class ApiToken(models.Model):
-    name = models.CharField(max_length=120)
+    """An intake credential (docs/api.md "Tokens and callers"): one caller's, limited to some
+    policies and scopes, possibly expiring, possibly acting for a user (four-eyes)."""
+
+    SCOPE_CREATE = "create"
+    SCOPE_READ = "read"
+    SCOPE_CANCEL = "cancel"
+    SCOPES = (SCOPE_CREATE, SCOPE_READ, SCOPE_CANCEL)
+    # Requests made before tokens had callers belong to this one (migration 0012).
+    LEGACY_CALLER = "legacy"
+
+    name = models.CharField(max_length=120, unique=True)
+    caller = models.CharField(
+        max_length=120,
+        help_text="The owner namespace: tokens of one caller see the same requests.",
+    )
     prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list, help_text="Some of create, read, cancel.")
+    # Policy ids it may submit to and list; empty: every policy. Ids, not a many-to-many, so
+    # that checking them costs the intake no query.
+    policy_ids = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="api_tokens",
+        help_text="The person this token acts for: never assigned, and never approves, "
+        "its requests.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -793,7 +844,17 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def allows_policy(self, policy_id: int) -> bool:
+        return not self.policy_ids or policy_id in self.policy_ids
 
 
 class IdempotencyRecord(models.Model):

@@ -86,7 +86,7 @@ def seed_open_requests(
     sql = f"""
         INSERT INTO approvals_approvalrequest (
             id, policy_id, policy_version, external_id, title, summary, payload,
-            submitted_payload, callback_url, requested_by, status, route, route_reason,
+            submitted_payload, callback_url, requested_by, caller, requester_email, status, route, route_reason,
             matched_rule, stage_plan, stage, assigned_group_id, assignee_id, assigned_at,
             due_at, due_at_overridden, expires_at, escalated, escalation_count,
             next_sla_check_at, created_at, updated_at
@@ -94,7 +94,8 @@ def seed_open_requests(
         SELECT
             {UUID7_SQL.format(ts=ts, i="i", salt="%(tag)s")},
             %(policy)s, %(version)s, %(tag)s || '-' || i, 'Refund for order #' || i,
-            'Customer reports a damaged item.', p.payload, p.payload, '', 'bench', 'pending',
+            'Customer reports a damaged item.', p.payload, p.payload, '', 'bench', 'bench', '',
+            'pending',
             'human', 'No rule matched: a person decides.', '', %(plan)s::jsonb, 1, %(group)s,
             CASE WHEN %(every)s > 0 AND (i / %(n_assignees)s) %% GREATEST(%(every)s, 1) = 0
                  THEN NULL ELSE ({assignees})[1 + (i %% %(n_assignees)s)] END,
@@ -153,7 +154,7 @@ def seed_decided_requests(
             f"""
             INSERT INTO approvals_approvalrequest (
                 id, policy_id, policy_version, external_id, title, summary, payload,
-                submitted_payload, callback_url, requested_by, status, route, route_reason,
+                submitted_payload, callback_url, requested_by, caller, requester_email, status, route, route_reason,
                 matched_rule, stage_plan, stage, assigned_group_id, assignee_id, assigned_at,
                 due_at, due_at_overridden, escalated, escalation_count, created_at, updated_at,
                 decided_at
@@ -162,7 +163,7 @@ def seed_decided_requests(
                 {UUID7_SQL.format(ts=ts, i="i", salt="'decided'")},
                 %(policy)s, %(version)s, 'bench-decided-' || i, 'Refund for order #' || i,
                 'Customer reports a damaged item.', p.payload, p.payload, '', 'bench',
-                'approved', 'human', 'No rule matched: a person decides.', '', %(plan)s::jsonb, 1,
+                'bench', '', 'approved', 'human', 'No rule matched: a person decides.', '', %(plan)s::jsonb, 1,
                 %(group)s, ({ids})[1 + (i %% %(n)s)], {ts}, {ts} + interval '4 hours', false,
                 (i %% 20 = 0), (i %% 20 = 0)::int, {ts}, {ts},
                 {ts} + make_interval(mins => 10 + i %% 400)

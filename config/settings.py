@@ -8,6 +8,7 @@ what to set.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -155,6 +156,13 @@ try:
 except Exception as exc:  # environ raises several types for a malformed URL
     raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} is not a cache URL: {exc}") from exc
 CACHES["default"]["KEY_PREFIX"] = envstr("CACHE_KEY_PREFIX", "checkpoint")
+
+# Requests per API token and window (docs/api.md "Rate limit"): N/s, N/m, N/h, N/d or N/<k>s.
+API_RATE_LIMIT = envstr("API_RATE_LIMIT", "600/m")
+if not re.fullmatch(r"\s*[1-9]\d*\s*/\s*\d*\s*[smhd]\s*", API_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"API_RATE_LIMIT={API_RATE_LIMIT!r}: write it as N/s, N/m, N/h, N/d or N/<k>s"
+    )
 
 # --- Auth (django-allauth, email + password, TOTP and recovery codes) -----------------------
 AUTHENTICATION_BACKENDS = [

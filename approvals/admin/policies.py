@@ -236,7 +236,10 @@ class PolicyAdmin(SimpleHistoryAdmin):
     }
     fieldsets = [
         (None, {"fields": ["name", "slug", "version", "is_active", "summary", "summary_status"]}),
-        ("Payload", {"fields": ["payload_schema", "visible_fields", "editable_fields"]}),
+        (
+            "Payload",
+            {"fields": ["payload_schema", "visible_fields", "editable_fields", "requester_field"]},
+        ),
         (
             "SLA",
             {"fields": ["sla_minutes", "reminder_points", "expire_after_minutes", "expiry_action"]},
@@ -494,7 +497,10 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
                     "policy",
                     "policy_version",
                     "external_id",
+                    "caller",
                     "requested_by",
+                    "requester",
+                    "requester_email",
                     "previous",
                 ]
             },
@@ -603,10 +609,30 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     # token_hash is never listed or shown: it is the credential's only stored form.
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at", "active"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
-    search_fields = ["name", "prefix"]
-    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = [
+        "name",
+        "caller",
+        "prefix",
+        "scope_list",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "active",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "caller"]
+    search_fields = ["name", "prefix", "caller"]
+    fields = (
+        "name",
+        "caller",
+        "prefix",
+        "scopes",
+        "policy_ids",
+        "user",
+        "expires_at",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     readonly_fields = fields
     actions = ["revoke"]
 
@@ -630,6 +656,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="active")
     def active(self, obj: ApiToken) -> bool:
         return obj.is_active
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ApiToken) -> str:
+        return ", ".join(obj.scopes)
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:

@@ -1,7 +1,7 @@
 """From a parsed POST body to the arguments of `approval_submit`, or a 422 naming each field.
 
 Order: the body's shape (RequestIn: types, limits, unknown fields), then the policy (unknown:
-`errors[0].field == "policy"`), then what needs the policy or the network: the payload schema
+`errors[0].field == "policy"`; one the token may not submit to: 403), then what needs the policy or the network: the payload schema
 and the callback URL's SSRF guard.
 """
 
@@ -13,10 +13,11 @@ from typing import Any
 
 import pydantic
 
+from approvals.api.auth import policy_forbidden
 from approvals.api.problems import validation_problem
 from approvals.api.schemas import RequestIn
 from approvals.callbacks.netguard import UnsafeCallbackURL, check_callback_url
-from approvals.models import ApprovalRequest, Policy
+from approvals.models import ApiToken, ApprovalRequest, Policy
 from approvals.payload_schema import validate_payload
 
 ALLOWED_FIELDS = ", ".join(RequestIn.model_fields)
@@ -32,12 +33,18 @@ class Intake:
     callback_url: str
     requested_by: str
     due_at: datetime | None
+    caller: str
+    requester_id: int | None
 
     def submit_kwargs(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def intake_validate(document: dict[str, Any]) -> Intake:
+def intake_validate(
+    document: dict[str, Any], *, token: ApiToken | None = None, caller: str = ""
+) -> Intake:
+    """The checked intake; `token` limits the policies and names the caller and requester
+    (none for inbound sources, which pass their own `caller`)."""
     try:
         data = RequestIn.model_validate(document)
     except pydantic.ValidationError as exc:
@@ -45,6 +52,8 @@ def intake_validate(document: dict[str, Any]) -> Intake:
     policy = Policy.objects.filter(slug=data.policy, is_active=True).first()
     if policy is None:
         raise validation_problem([("policy", f"There is no active policy {data.policy!r}.")])
+    if token is not None and not token.allows_policy(policy.pk):
+        raise policy_forbidden(policy.slug)
     errors = [(e.field, e.message) for e in validate_payload(policy.payload_schema, data.payload)]
     if data.callback_url:
         try:
@@ -62,16 +71,22 @@ def intake_validate(document: dict[str, Any]) -> Intake:
         callback_url=data.callback_url or "",
         requested_by=data.requested_by or "",
         due_at=data.due_at,
+        caller=token.caller if token is not None else caller,
+        # The person the token acts for is the requester (four-eyes), whatever requested_by says.
+        requester_id=token.user_id if token is not None else None,
     )
 
 
 def resubmission_of(intake: Intake) -> ApprovalRequest | None:
     """The request this one resubmits: the latest for the same policy and external_id, when
-    that one ended in changes_requested (docs/api.md "The API", previous_id)."""
+    that one ended in changes_requested (docs/api.md "The API", previous_id). Only the same
+    caller's requests count: external ids are each caller's own."""
     if not intake.external_id:
         return None
     latest = (
-        ApprovalRequest.objects.filter(policy=intake.policy, external_id=intake.external_id)
+        ApprovalRequest.objects.filter(
+            policy=intake.policy, caller=intake.caller, external_id=intake.external_id
+        )
         .order_by("-created_at", "-id")
         .only("pk", "status")
         .first()

@@ -18,17 +18,13 @@ router = Router(tags=["policies"])
 
 
 def policies_for_caller(*, token: ApiToken) -> QuerySet[Policy]:
-    """The active policies this token may submit to, with their options prefetched.
-
-    Every token may submit to every active policy today; token scopes narrow it here, in
-    this one place, so the list and intake agree.
-    """
-    return (
-        Policy.objects.filter(is_active=True)
-        .order_by("slug")
-        .prefetch_related(
-            Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
-        )
+    """The active policies this token may submit to, with their options prefetched: all of
+    them, or the token's own list (`ApiToken.allows_policy`, as intake checks it)."""
+    policies = Policy.objects.filter(is_active=True)
+    if token.policy_ids:
+        policies = policies.filter(pk__in=token.policy_ids)
+    return policies.order_by("slug").prefetch_related(
+        Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
     )
 
 
@@ -49,7 +45,7 @@ def policy_data(policy: Policy) -> dict[str, Any]:
 @router.get(
     "/policies",
     operation_id="listPolicies",
-    response={200: PolicyPage, 401: ProblemOut},
+    response={200: PolicyPage, 401: ProblemOut, 429: ProblemOut},
     summary="The policies you may submit to",
     description="Each with its summary, version, payload schema (JSON Schema or null) and "
     "decision options. Two queries whatever the number of policies.",

@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
+from approvals.api.auth import caller_token
 from approvals.api.body import read_json_object
 from approvals.api.idempotency import (
     MAX_KEY_LENGTH,
@@ -44,7 +45,8 @@ from approvals.services import approval_cancel, approval_submit
 
 router = Router(tags=["requests"])
 
-ERRORS = {code: ProblemOut for code in (400, 401, 404, 409, 413, 415, 422)}
+ERRORS = {code: ProblemOut for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
+READ_ERRORS = {code: ProblemOut for code in (401, 403, 429)}
 
 CREATE_DESCRIPTION = """\
 Create a request; the policy routes it at once. A rule that decides it returns `route: auto`
@@ -134,13 +136,13 @@ def _actor(request: HttpRequest) -> str:
     },
 )
 def create_request(request: HttpRequest) -> HttpResponse:
+    token = caller_token(request, ApiToken.SCOPE_CREATE)
     key = _idempotency_key(request)
     document = read_json_object(request)
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
     fingerprint = body_fingerprint(document) if key else ""
     if key and (replay := idempotency_replay(token=token, key=key, fingerprint=fingerprint)):
         return _stored_as_http(replay, replayed=True)
-    intake = intake_validate(document)
+    intake = intake_validate(document, token=token)
 
     def submit() -> StoredResponse:
         approval = approval_submit(
@@ -160,12 +162,13 @@ def create_request(request: HttpRequest) -> HttpResponse:
 @router.get(
     "/requests",
     operation_id="listRequests",
-    response={200: RequestPage, 401: ProblemOut, 422: ProblemOut},
+    response={200: RequestPage, 422: ProblemOut, **READ_ERRORS},
     summary="List requests, newest first",
     description="Keyset-paginated: pass `next` back as `cursor`. `limit` is 1 to 200 (50).",
 )
 def list_requests(request: HttpRequest, filters: Query[RequestFilters]) -> HttpResponse:
-    page, next_cursor = approvals_page(filters=filters)
+    token = caller_token(request, ApiToken.SCOPE_READ)
+    page, next_cursor = approvals_page(filters=filters, caller=token.caller)
     results = [
         request_data(approval, final=(approval.final_decisions or [None])[-1])  # type: ignore[attr-defined]
         for approval in page
@@ -176,21 +179,22 @@ def list_requests(request: HttpRequest, filters: Query[RequestFilters]) -> HttpR
 @router.get(
     "/requests/{id}",
     operation_id="getRequest",
-    response={200: RequestDetailOut, 304: None, 401: ProblemOut, 404: ProblemOut},
+    response={200: RequestDetailOut, 304: None, 404: ProblemOut, **READ_ERRORS},
     summary="One request, with every decision so far",
     description="Answers with an `ETag`; send it back as `If-None-Match` and an unchanged "
     "request is a 304 with no body (one indexed query): cheap polling.",
 )
 def get_request(request: HttpRequest, id: str) -> HttpResponse:
+    token = caller_token(request, ApiToken.SCOPE_READ)
     # A poller sends back the ETag it has: unchanged costs one indexed query and no body.
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match:
-        etag = approval_etag_for_caller(pk=id)
+        etag = approval_etag_for_caller(pk=id, caller=token.caller)
         if etag in {tag.strip() for tag in if_none_match.split(",")} or if_none_match == "*":
             response = HttpResponse(status=304)
             response["ETag"] = etag
             return response
-    approval = approval_get_for_caller(pk=id)
+    approval = approval_get_for_caller(pk=id, caller=token.caller)
     response = json_response(
         200, request_detail_data(approval, decisions=approval_decisions(approval))
     )
@@ -201,11 +205,12 @@ def get_request(request: HttpRequest, id: str) -> HttpResponse:
 @router.post(
     "/requests/{id}/cancel",
     operation_id="cancelRequest",
-    response={200: RequestOut, 401: ProblemOut, 404: ProblemOut, 409: ProblemOut},
+    response={200: RequestOut, 404: ProblemOut, 409: ProblemOut, **READ_ERRORS},
     summary="Withdraw a pending request",
     description="200 with the cancelled request; a request that is already final is a 409.",
 )
 def cancel_request(request: HttpRequest, id: str) -> HttpResponse:
-    approval = approval_get_for_caller(pk=id)
+    token = caller_token(request, ApiToken.SCOPE_CANCEL)
+    approval = approval_get_for_caller(pk=id, caller=token.caller)
     approval = approval_cancel(approval=approval, actor=_actor(request))
     return json_response(200, request_data(approval, final=None))

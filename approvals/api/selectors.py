@@ -21,17 +21,15 @@ def _requests() -> QuerySet[ApprovalRequest]:
     return ApprovalRequest.objects.select_related("policy", "assigned_group", "assignee")
 
 
-def approval_get_for_caller(*, pk: str) -> ApprovalRequest:
-    """The request with this id; Http404 when there is none or the id is not one of ours.
-
-    Tokens are not scoped to requests (docs/api.md "The API" has one caller namespace), so any valid
-    token may read any request.
-    """
+def approval_get_for_caller(*, pk: str, caller: str) -> ApprovalRequest:
+    """The caller's request with this id; Http404 when there is none, the id is not one of
+    ours, or it is another caller's (docs/api.md "Tokens and callers": missing and forbidden
+    look the same)."""
     try:
         approval_id = uuid.UUID(pk)
     except ValueError:
         raise Http404("no such request") from None
-    approval = _requests().filter(pk=approval_id).first()
+    approval = _requests().filter(pk=approval_id, caller=caller).first()
     if approval is None:
         raise Http404("no such request")
     return approval
@@ -42,7 +40,7 @@ def approval_etag(*, pk: object, updated_at: datetime) -> str:
     return f'"{pk}-{int(updated_at.timestamp() * 1_000_000):x}"'
 
 
-def approval_etag_for_caller(*, pk: str) -> str:
+def approval_etag_for_caller(*, pk: str, caller: str) -> str:
     """The current ETag of a request, from one primary-key query reading one column;
     Http404 as approval_get_for_caller. Polling with If-None-Match costs just this."""
     try:
@@ -50,7 +48,9 @@ def approval_etag_for_caller(*, pk: str) -> str:
     except ValueError:
         raise Http404("no such request") from None
     updated_at = (
-        ApprovalRequest.objects.filter(pk=approval_id).values_list("updated_at", flat=True).first()
+        ApprovalRequest.objects.filter(pk=approval_id, caller=caller)
+        .values_list("updated_at", flat=True)
+        .first()
     )
     if updated_at is None:
         raise Http404("no such request")
@@ -91,13 +91,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         ) from None
 
 
-def approvals_page(*, filters: RequestFilters) -> tuple[list[ApprovalRequest], str | None]:
-    """One page, newest first, keyset on (created_at, id); each row carries `final_decisions`.
+def approvals_page(
+    *, filters: RequestFilters, caller: str
+) -> tuple[list[ApprovalRequest], str | None]:
+    """The caller's requests, one page, newest first, keyset on (created_at, id); each row
+    carries `final_decisions`.
 
     Three queries whatever the page size: the rows (with policy, group and assignee joined)
     and the final decisions of the page.
     """
-    rows = _requests().order_by("-created_at", "-id")
+    rows = _requests().filter(caller=caller).order_by("-created_at", "-id")
     if filters.status:
         rows = rows.filter(status=filters.status)
     if filters.policy:

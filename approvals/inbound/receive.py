@@ -94,7 +94,9 @@ def inbound_receive(
     event_id = (callback_id or delivery_id or mapped.event_id)[:255]
     if event_id and (replay := _stored(source, event_id)):
         return replay
-    intake = intake_validate(document)
+    # The source's requests belong to the caller "inbound:<slug>": a token created with that
+    # --caller can poll them (docs/api.md "Tokens and callers").
+    intake = intake_validate(document, caller=f"inbound:{source.slug}")
     with transaction.atomic():
         event: InboundEvent | None = None
         if event_id:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +24,7 @@ from django_htmx.http import push_url, trigger_client_event
 
 from approvals.exceptions import ApprovalError
 from approvals.formats import field_label, visible_values
+from approvals.foureyes import requester_of, requester_users
 from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
 from approvals.inbox.bulk import BulkForm, BulkResult, bulk_decide, bulk_rows
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
@@ -53,7 +55,6 @@ from approvals.inbox.selectors import (
 )
 from approvals.models import ApprovalRequest, Decision
 from approvals.services import approval_claim, approval_decide, approval_release
-from approvals.services.approvals import is_requester
 from approvals.services.standing import approval_decide_and_remember
 
 # --- context builders ----------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def _detail_context(
         "error": error,
         "can_decide": can_decide,
         "voted": voted and is_pending,
-        "is_requester": is_requester(approval, user),
+        **_requester_context(approval, user),
         "can_claim": is_pending and in_group and approval.assignee_id is None,
         "can_release": is_pending and approval.assignee_id == user.pk,
         "edit_fields": _edit_fields(approval, form, editable),
@@ -438,3 +439,25 @@ def _bulk_answer(
     view = request.POST.get("view", "")
     query = urlencode({"view": view}) if view in VIEWS and view != "todo" else ""
     return redirect(reverse("inbox") + (f"?{query}" if query else ""))
+
+
+def _requester_context(approval: ApprovalRequest, user: Any) -> dict[str, Any]:
+    """Who asked, by identity (docs/security.md "Four-eyes"), in one query (none when the
+    request names nobody): the matching users; a `requested_by` that matches nobody is shown
+    as unverified."""
+    identity = requester_of(approval)
+    matches = (
+        list(
+            get_user_model()
+            .objects.filter(pk__in=requester_users(identity))
+            .order_by("pk")
+            .only("pk", "username")[:5]
+        )
+        if identity
+        else []
+    )
+    return {
+        "is_requester": any(match.pk == user.pk for match in matches),
+        "requester_names": [match.get_username() for match in matches],
+        "requester_unverified": bool(approval.requested_by) and not matches,
+    }

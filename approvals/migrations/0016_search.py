@@ -47,7 +47,7 @@ def drop_trigram_index(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("approvals", "0010_standing_approvals"),
+        ("approvals", "0015_deeplinks"),
     ]
 
     operations = [

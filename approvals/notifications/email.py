@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
+from approvals.foureyes import requester_of, requester_users
 from approvals.inbox.deeplinks import deeplink_url, make_tokens
 from approvals.models import (
     ApprovalRequest,
@@ -91,7 +92,11 @@ def _recipients(approval: ApprovalRequest) -> list[Any]:
     voted = Decision.objects.filter(approval=approval, decided_by__isnull=False).values(
         "decided_by"
     )
-    users = users.exclude(pk__in=voted).select_related("reviewer_profile").order_by("pk")
+    users = users.exclude(pk__in=voted)
+    if identity := requester_of(approval):
+        # Four-eyes: the requester is not asked to decide their own request (docs/security.md).
+        users = users.exclude(pk__in=requester_users(identity))
+    users = users.select_related("reviewer_profile").order_by("pk")
     now = timezone.now()
     present = []
     for user in users:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, IntegerField, Q, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,6 +26,13 @@ from approvals.exceptions import (
     NotAllowed,
 )
 from approvals.formats import search_text
+from approvals.foureyes import (
+    is_requester,
+    requester_email_from,
+    requester_of,
+    requester_users,
+    verified_email_match,
+)
 from approvals.models import (
     ApprovalRequest,
     Decision,
@@ -181,8 +188,13 @@ def _assign_stage(
             )
         )
     )
+    # Four-eyes: the requester is left out in the same statement (docs/security.md).
     choice = choose_assignment(
-        group, exclude_user_ids=voted, at=start, prefer_user_id=prefer_user_id
+        group,
+        exclude_user_ids=voted,
+        at=start,
+        prefer_user_id=prefer_user_id,
+        requester=requester_of(approval),
     )
     approval.assigned_group = choice.group
     approval.assignee = choice.assignee
@@ -294,11 +306,14 @@ def _record_decision(
 # --- intake ---------------------------------------------------------------------------------------
 
 
-def _open_duplicate(policy: Policy, external_id: str) -> DuplicateOpenRequest | None:
-    """The 409 for a second open request with this external id; None when none is open."""
+def _open_duplicate(
+    policy: Policy, external_id: str, caller: str = ""
+) -> DuplicateOpenRequest | None:
+    """The 409 for a second open request of this caller with this external id; None when none
+    is open. External ids are the caller's own: another caller may use the same one."""
     existing = (
         ApprovalRequest.objects.filter(
-            policy=policy, external_id=external_id, status=Status.PENDING
+            policy=policy, caller=caller, external_id=external_id, status=Status.PENDING
         )
         .values_list("pk", flat=True)
         .first()
@@ -331,6 +346,8 @@ def approval_submit(
     due_at: datetime | None = None,
     previous: ApprovalRequest | None = None,
     actor: str = "api",
+    caller: str = "",
+    requester_id: int | None = None,
 ) -> ApprovalRequest:
     """Create a request, route it by the policy's rules, and decide or assign it.
 
@@ -349,7 +366,7 @@ def approval_submit(
             raise
     # Another submit with the same external id holds the unique constraint (decided in the
     # meantime, the winner is no longer open: the 409 then names None).
-    raise _open_duplicate(policy, external_id) or _duplicate(None, external_id)
+    raise _open_duplicate(policy, external_id, caller) or _duplicate(None, external_id)
 
 
 @transaction.atomic
@@ -365,6 +382,8 @@ def _submit(
     due_at: datetime | None,
     previous: ApprovalRequest | None,
     actor: str,
+    caller: str,
+    requester_id: int | None,
 ) -> ApprovalRequest:
     if previous is not None and previous.status != Status.CHANGES_REQUESTED:
         raise IllegalTransition(
@@ -399,6 +418,11 @@ def _submit(
         submitted_payload=payload,
         callback_url=callback_url,
         requested_by=requested_by,
+        # Four-eyes by identity, fixed at intake from what the caller cannot fake in free text:
+        # the token's user and the policy's requester field (docs/security.md "Four-eyes").
+        requester_id=requester_id,
+        requester_email=requester_email_from(payload, policy.requester_field),
+        caller=caller,
         route=Route.AUTO if result.is_auto else Route.HUMAN,
         route_reason=result.reason,
         matched_rule=result.rule,
@@ -450,7 +474,7 @@ def _submit(
     ]
     if result.is_auto:
         # Inserted already final, the unique constraint (pending rows only) cannot see it.
-        if external_id and (duplicate := _open_duplicate(policy, external_id)):
+        if external_id and (duplicate := _open_duplicate(policy, external_id, caller)):
             raise duplicate
         outcome = Outcome.APPROVE if result.action == "approve" else Outcome.REJECT
         status = OUTCOME_STATUS[outcome]
@@ -490,15 +514,6 @@ def _may_decide(approval: ApprovalRequest, reviewer: Any) -> bool:
     return Membership.objects.filter(group_id=approval.assigned_group_id, user=reviewer).exists()
 
 
-def is_requester(approval: ApprovalRequest, reviewer: Any) -> bool:
-    """Four eyes: is `reviewer` who asked for this (`requested_by` names their username or
-    email, any case)? The requester may reject or ask for changes, never approve."""
-    who = approval.requested_by.strip().lower()
-    if not who:
-        return False
-    return who in {reviewer.get_username().lower(), (reviewer.email or "").lower()} - {""}
-
-
 def _payload_changes(
     approval: ApprovalRequest, option: DecisionOption, edits: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -529,17 +544,20 @@ def _standing(
         return None
     votes = Decision.objects.filter(approval_id=approval.pk)
     wanted: dict[str, Any] = {"voted": Exists(votes.filter(decided_by_id=reviewer.pk))}
+    identity = requester_of(approval)
+    # Four-eyes: does the reviewer hold a verified address that is the requester's? Asked in
+    # this same query, so the decision's budget does not grow (docs/security.md).
+    verified = verified_email_match(identity, reviewer.pk)
+    if verified is not None:
+        wanted["requester_email"] = verified
     quorum = stage.get("quorum", "one")
     if quorum in ("all", "count"):
         here = votes.filter(stage=approval.stage, outcome=Outcome.APPROVE)
         wanted["approvals_here"] = _count_of(here, "approval_id")
     if quorum == "all":
         members = Membership.objects.filter(group_id=stage["group_id"], user__is_active=True)
-        if approval.requested_by:
-            members = members.exclude(
-                Q(user__username__iexact=approval.requested_by)
-                | Q(user__email__iexact=approval.requested_by)
-            )
+        if identity:
+            members = members.exclude(user_id__in=requester_users(identity))
         wanted["needed"] = _count_of(members, "group_id")
     return (
         Membership.objects.filter(group_id=approval.assigned_group_id, user_id=reviewer.pk)
@@ -594,8 +612,13 @@ def approval_decide(
     chosen = policy_specs(approval.policy).options.get(option)
     if chosen is None:
         raise InvalidDecision(f"'{option}' is not an option of this policy.", field="option")
-    if chosen.outcome == Outcome.APPROVE and is_requester(approval, reviewer):
-        raise NotAllowed("You requested this; someone else has to approve it.")
+    if chosen.outcome == Outcome.APPROVE and is_requester(
+        approval, reviewer, verified_match=standing.get("requester_email", False)
+    ):
+        raise NotAllowed(
+            "You asked for this request, so someone else has to approve it (four-eyes); "
+            "you may still reject it or ask for changes."
+        )
     if standing["voted"]:
         raise AlreadyVoted("You have already voted on this request.")
     comment = (comment or "").strip()
@@ -747,7 +770,8 @@ def approval_escalate(*, approval: ApprovalRequest, actor: str = "system") -> Ap
     source = approval.assigned_group
     target = source.escalation_group if source and source.escalation_group_id else source
     if target is not None:
-        choice = choose_assignment(target, at=now)  # stamps the member it picks
+        # Stamps the member it picks; never the requester.
+        choice = choose_assignment(target, at=now, requester=requester_of(approval))
         approval.assigned_group, approval.assignee = choice.group, choice.assignee
         approval.assigned_at = now
     approval.escalated = True

@@ -1,16 +1,20 @@
-"""Intake API tokens: shown once at creation, stored only as a SHA-256 hash (docs/api.md "Commands")."""
+"""Intake API tokens: shown once at creation, stored only as a SHA-256 hash; each belongs to one
+caller, may be limited to some policies and scopes, may expire and may act for a user
+(docs/api.md "Tokens and callers", docs/security.md "API tokens")."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from approvals.models import ApiToken
+from approvals.models import ApiToken, Policy
 
 TOKEN_PREFIX = "cpk_"
 # last_used_at is for people ("is this token still in use?"), not an access log: writing it on
@@ -18,16 +22,50 @@ TOKEN_PREFIX = "cpk_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+class TokenNameTaken(ValueError):
+    """Token names are unique: they name the actor on the audit trail (`api:<name>`)."""
+
+
 def api_token_hash(raw: str) -> str:
     # A plain hash is enough: the token is 256 random bits, so there is nothing to brute-force.
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-@transaction.atomic
-def api_token_create(*, name: str) -> tuple[ApiToken, str]:
-    """A new token row and the raw token; the raw value is never stored or shown again."""
+def api_token_create(
+    *,
+    name: str,
+    caller: str = "",
+    scopes: Iterable[str] | None = None,
+    policies: Iterable[Policy] = (),
+    expires_at: datetime | None = None,
+    user: Any = None,
+) -> tuple[ApiToken, str]:
+    """A new token row and the raw token; the raw value is never stored or shown again.
+
+    `caller` defaults to the name; `scopes` to all three; no `policies`: every policy; no
+    `expires_at`: never expires. Raises TokenNameTaken when the name is in use.
+    """
+    scopes = list(ApiToken.SCOPES if scopes is None else scopes)
+    unknown = set(scopes) - set(ApiToken.SCOPES)
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be some of {', '.join(ApiToken.SCOPES)}")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(name=name, prefix=raw[:12], token_hash=api_token_hash(raw))
+    try:
+        with transaction.atomic():
+            token = ApiToken.objects.create(
+                name=name,
+                caller=caller or name,
+                prefix=raw[:12],
+                token_hash=api_token_hash(raw),
+                scopes=[scope for scope in ApiToken.SCOPES if scope in scopes],
+                policy_ids=sorted({policy.pk for policy in policies}),
+                expires_at=expires_at,
+                user=user,
+            )
+    except IntegrityError:
+        if ApiToken.objects.filter(name=name).exists():
+            raise TokenNameTaken(f"There is already a token named {name!r}.") from None
+        raise
     return token, raw
 
 
@@ -40,15 +78,19 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 def api_token_authenticate(*, raw: str) -> ApiToken | None:
-    """The active token `raw` stands for, or None (unknown or revoked).
+    """The active token `raw` stands for, or None (unknown, revoked or expired).
 
-    Looked up by hash only; last_used_at moves at most once per LAST_USED_RESOLUTION, with a
-    conditional UPDATE so concurrent requests write it once.
+    One query by hash (expiry and revocation in its WHERE); last_used_at moves at most once per
+    LAST_USED_RESOLUTION, with a conditional UPDATE so concurrent requests write it once.
     """
-    token = ApiToken.objects.filter(token_hash=api_token_hash(raw), revoked_at__isnull=True).first()
+    now = timezone.now()
+    token = (
+        ApiToken.objects.filter(token_hash=api_token_hash(raw), revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
     if token is None:
         return None
-    now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)

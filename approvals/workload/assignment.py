@@ -18,6 +18,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from approvals.foureyes import Requester, requester_sql, requester_users
 from approvals.models import ApprovalRequest, Membership, ReviewerGroup, ReviewerProfile
 
 MAX_OVERFLOW_HOPS = 5
@@ -61,12 +62,14 @@ def available_memberships(
     *,
     exclude_user_ids: set[int] | None = None,
     allow_fatigued: bool = False,
+    requester: Requester | None = None,
 ) -> list[Membership]:
     """Members who may get new work now, each annotated with `open_count` (None when neither
     the strategy nor a cap needs it), in a fair order.
 
     Skips members flagged away in the group, out of office by their own dates, inactive, at or
-    over their cap, and (unless `allow_fatigued`) flagged for fatigue.
+    over their cap, the request's requester (four-eyes), and (unless `allow_fatigued`) flagged
+    for fatigue.
     """
     now = timezone.now()
     members = (
@@ -79,6 +82,8 @@ def available_memberships(
     )
     if not allow_fatigued:
         members = members.filter(flagged_at__isnull=True)
+    if requester:
+        members = members.exclude(user_id__in=requester_users(requester))
     found = list(members)
     # The count reads every pending row each member holds: at 100,000 open requests it was
     # most of an intake's or an escalation's time (BENCHMARKS.md). Only least loaded and caps
@@ -127,7 +132,7 @@ WHERE id = (
     WHERE c.group_id = %(group)s AND NOT c.away AND u.is_active {unchanged}
       AND NOT (p.away_from IS NOT NULL AND p.away_from <= %(at)s
                AND (p.away_until IS NULL OR p.away_until > %(at)s))
-      {fatigue} {exclude} {cap}
+      {fatigue} {exclude} {requester} {cap}
     ORDER BY {load} (c.last_assigned_at IS NOT NULL), c.last_assigned_at, c.id
     LIMIT 1 {lock}
 )
@@ -149,7 +154,7 @@ eligible AS (
     WHERE c.group_id = %(group)s AND NOT c.away AND u.is_active
       AND NOT (p.away_from IS NOT NULL AND p.away_from <= %(at)s
                AND (p.away_until IS NULL OR p.away_until > %(at)s))
-      {fatigue} {exclude} {cap}
+      {fatigue} {exclude} {requester} {cap}
 ),
 chosen AS (
     SELECT e.id, e.user_id FROM eligible e CROSS JOIN turn t WHERE e.i = (t.n - 1) %% e.k
@@ -193,6 +198,7 @@ def claim_member(
     exclude_user_ids: set[int] | None = None,
     allow_fatigued: bool = False,
     only_user_id: int | None = None,
+    requester: Requester | None = None,
 ) -> Any:
     """Pick the member of `group` who gets a new request and stamp their `last_assigned_at`, in
     one statement; returns the user (only id and username loaded) or None if nobody has room.
@@ -202,8 +208,8 @@ def claim_member(
     it is their own follow-up rather than new work.
 
     Skips members flagged away in the group, out of office by their own dates, inactive, at or
-    over their cap (the member's, else the group's), excluded (the requester, earlier voters)
-    and, unless `allow_fatigued`, flagged for fatigue. Round robin takes the member assigned
+    over their cap (the member's, else the group's), excluded (earlier voters), the requester
+    by identity (docs/security.md "Four-eyes", in the same statement) and, unless `allow_fatigued`, flagged for fatigue. Round robin takes the member assigned
     longest ago (never assigned first); least loaded the one with the fewest pending requests.
     """
     postgres = connection.vendor == "postgresql"
@@ -225,6 +231,7 @@ def claim_member(
                 if excluded
                 else ""
             ),
+            requester=requester_sql(requester or Requester(), user="u", params=params),
             cap=_CAP_PG,
         )
         with connection.cursor() as cursor:
@@ -243,6 +250,7 @@ def claim_member(
             if excluded
             else ""
         ),
+        requester=requester_sql(requester or Requester(), user="u", params=params),
         cap="" if only_user_id is not None else (_CAP_PG if postgres else _CAP_SQLITE),
         load=_LOAD if group.strategy == ReviewerGroup.Strategy.LEAST_LOADED else "",
         lock="FOR UPDATE OF c SKIP LOCKED" if postgres else "",
@@ -262,7 +270,9 @@ def claim_member(
             return _user(row[0], row[1])
         if only_user_id is not None:
             return None
-        if not postgres or not _wait_for_a_busy_member(group, at=at, exclude=excluded):
+        if not postgres or not _wait_for_a_busy_member(
+            group, at=at, exclude=excluded, requester=requester
+        ):
             return None
     return None
 
@@ -286,7 +296,9 @@ def _drop_turn_sequence(instance: ReviewerGroup, **kwargs: Any) -> None:
             cursor.execute(f"DROP SEQUENCE IF EXISTS {turn_sequence_name(instance.pk)}")
 
 
-def _wait_for_a_busy_member(group: ReviewerGroup, *, at: datetime, exclude: list[int]) -> bool:
+def _wait_for_a_busy_member(
+    group: ReviewerGroup, *, at: datetime, exclude: list[int], requester: Requester | None = None
+) -> bool:
     """Nobody unlocked had room: if some eligible member is locked by an intake in flight, wait
     for that intake to finish so the next try sees its result. The wait's lock is taken in a
     savepoint and released at once (PostgreSQL releases row locks on a savepoint rollback):
@@ -298,6 +310,7 @@ def _wait_for_a_busy_member(group: ReviewerGroup, *, at: datetime, exclude: list
         .filter(group=group, away=False, user__is_active=True)
         .exclude(user_id__in=out_of_office_user_ids(at))
         .exclude(user_id__in=exclude)
+        .exclude(user_id__in=requester_users(requester) if requester else [])
         .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
         .values_list("pk", flat=True)[:1]
     )
@@ -335,6 +348,7 @@ def choose_assignment(
     exclude_user_ids: set[int] | None = None,
     at: datetime | None = None,
     prefer_user_id: int | None = None,
+    requester: Requester | None = None,
 ) -> Assignment:
     """Pick the group (following overflow) and the member who takes a new request, and stamp
     that member as assigned at `at`.
@@ -347,13 +361,15 @@ def choose_assignment(
     """
     at = at or timezone.now()
     if prefer_user_id is not None and prefer_user_id not in (exclude_user_ids or ()):
-        user = claim_member(group, at=at, only_user_id=prefer_user_id, allow_fatigued=True)
+        user = claim_member(
+            group, at=at, only_user_id=prefer_user_id, allow_fatigued=True, requester=requester
+        )
         if user is not None:
             return Assignment(group=group, assignee=user)
     if group.strategy == ReviewerGroup.Strategy.PULL:
         return Assignment(group=group, assignee=None)
     # The common case first: the group itself has someone (no overflow groups loaded).
-    user = claim_member(group, at=at, exclude_user_ids=exclude_user_ids)
+    user = claim_member(group, at=at, exclude_user_ids=exclude_user_ids, requester=requester)
     if user is not None:
         return Assignment(group=group, assignee=user)
     chain, pull_tail = overflow_chain(group)
@@ -362,7 +378,11 @@ def choose_assignment(
             if candidate == group and not allow_fatigued:
                 continue  # asked above
             user = claim_member(
-                candidate, at=at, exclude_user_ids=exclude_user_ids, allow_fatigued=allow_fatigued
+                candidate,
+                at=at,
+                exclude_user_ids=exclude_user_ids,
+                allow_fatigued=allow_fatigued,
+                requester=requester,
             )
             if user is not None:
                 return Assignment(group=candidate, assignee=user)

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals.exceptions import ApprovalError
+from approvals.foureyes import requester_of
 from approvals.models import ApprovalRequest, Decision, Membership, ReviewerGroup, ReviewerProfile
 from approvals.services.approvals import approval_assign
 from approvals.workload.assignment import available_memberships, choose_assignment, out_of_office_q
@@ -68,7 +69,10 @@ def _delegate_for(approval: ApprovalRequest, exclude: set[int]) -> Any:
         return None
     # Eligible: in the request's group, not away, active, under their cap, not a voter.
     members = available_memberships(
-        approval.assigned_group, exclude_user_ids=exclude, allow_fatigued=True
+        approval.assigned_group,
+        exclude_user_ids=exclude,
+        allow_fatigued=True,
+        requester=requester_of(approval),
     )
     return delegate if any(m.user_id == delegate.pk for m in members) else None
 
@@ -96,7 +100,9 @@ def reroute(approval: ApprovalRequest, now: datetime) -> bool:
     elif approval.assigned_group is None:
         return False
     else:
-        choice = choose_assignment(approval.assigned_group, exclude_user_ids=exclude)
+        choice = choose_assignment(
+            approval.assigned_group, exclude_user_ids=exclude, requester=requester_of(approval)
+        )
         # With nobody available it goes back to the group's queue: better waiting where
         # anyone can claim it than on the desk of someone on holiday.
         group, assignee = choice.group, choice.assignee
@@ -122,23 +128,28 @@ def waiting_work(limit: int) -> list[ApprovalRequest]:
     )
 
 
-def fill(approval: ApprovalRequest, full_groups: set[int]) -> bool:
+def fill(approval: ApprovalRequest, full_groups: set[Any]) -> bool:
     """Give one waiting request to a member with room; False if nobody has room."""
     group = approval.assigned_group
     if group is None or group.pk in full_groups:
         return False  # without a transaction: a full group's queue costs nothing per row
+    if (group.pk, requester_of(approval)) in full_groups:
+        return False  # full for everyone but this requester, who may not take their own
     with transaction.atomic():
         return _fill_locked(approval, group, full_groups)
 
 
-def _fill_locked(approval: ApprovalRequest, group: ReviewerGroup, full_groups: set[int]) -> bool:
+def _fill_locked(approval: ApprovalRequest, group: ReviewerGroup, full_groups: set[Any]) -> bool:
     if not _still(approval, assignee__isnull=True, assigned_group_id=group.pk):
         return False
     voters = _voters(approval)
-    choice = choose_assignment(group, exclude_user_ids=voters)
+    requester = requester_of(approval)
+    choice = choose_assignment(group, exclude_user_ids=voters, requester=requester)
     if choice.assignee is None:
+        # Nobody left out: the rest of this group's queue would find nobody too. Only the
+        # requester left out: the rest of that requester's requests would not either.
         if not voters:
-            full_groups.add(group.pk)  # the rest of this group's queue would find nobody too
+            full_groups.add((group.pk, requester) if requester else group.pk)
         return False
     approval_assign(
         approval=approval, assignee=choice.assignee, group=choice.group, actor="distribution"
@@ -161,7 +172,7 @@ def distribute(*, now: datetime | None = None) -> int:
             moved += reroute(approval, now)
         except ApprovalError as exc:
             log.info("not re-routing %s: %s", approval.pk, exc.message)
-    full_groups: set[int] = set()
+    full_groups: set[Any] = set()
     for approval in waiting_work(limit):
         try:
             moved += fill(approval, full_groups)

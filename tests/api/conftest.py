@@ -9,13 +9,27 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from approvals.models import ApiToken
+from approvals.models import ApiToken, ApprovalRequest
 from approvals.services.tokens import api_token_create
 
 
 @pytest.fixture
 def token(db: Any) -> tuple[ApiToken, str]:
     return api_token_create(name="zendesk")
+
+
+@pytest.fixture
+def submit(
+    submit: Callable[..., ApprovalRequest], token: tuple[ApiToken, str]
+) -> Callable[..., ApprovalRequest]:
+    """As the service fixture, but the request belongs to the `token`'s caller: the API shows
+    a caller only its own requests (docs/api.md "Tokens and callers")."""
+
+    def _submit(**kwargs: Any) -> ApprovalRequest:
+        kwargs.setdefault("caller", token[0].caller)
+        return submit(**kwargs)
+
+    return _submit
 
 
 @pytest.fixture

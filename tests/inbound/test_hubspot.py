@@ -102,7 +102,8 @@ def test_a_cancel_completes_with_cancel(
 ) -> None:
     call_action(sender, hubspot_source, action_call())
     approval = ApprovalRequest.objects.get()
-    _, raw = api_token_create(name="ops")
+    # The source's requests belong to the caller inbound:<slug> (docs/api.md "Tokens and callers").
+    _, raw = api_token_create(name="ops", caller=f"inbound:{hubspot_source.slug}")
     response = client.post(
         f"/api/v1/requests/{approval.pk}/cancel", headers={"Authorization": f"Bearer {raw}"}
     )

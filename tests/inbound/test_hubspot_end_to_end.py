@@ -104,7 +104,8 @@ def test_a_cancelled_request_completes_with_cancel_through_the_worker(
 
     celery_worker(ready_timeout=120)
     response = call_action(sender, hubspot_source, action_call("ap-8"))
-    _, raw = api_token_create(name="ops")
+    # The source's requests belong to the caller inbound:<slug> (docs/api.md "Tokens and callers").
+    _, raw = api_token_create(name="ops", caller=f"inbound:{hubspot_source.slug}")
     cancelled = client.post(
         f"/api/v1/requests/{response.json()['id']}/cancel",
         headers={"Authorization": f"Bearer {raw}"},

@@ -35,12 +35,12 @@ def make_rows(
             """
             INSERT INTO approvals_approvalrequest (
                 id, policy_id, policy_version, external_id, title, summary, payload,
-                submitted_payload, callback_url, requested_by, status, route, route_reason,
+                submitted_payload, callback_url, requested_by, caller, requester_email, status, route, route_reason,
                 matched_rule, stage_plan, stage, assigned_group_id, assignee_id, due_at,
                 due_at_overridden, escalated, escalation_count, created_at, updated_at
             )
             SELECT gen_random_uuid(), %(policy)s, 1, %(tag)s || n, 'Bulk refund ' || n, '',
-                   '{"amount": 120}', '{"amount": 120}', '', 'zendesk', 'pending', 'human', '',
+                   '{"amount": 120}', '{"amount": 120}', '', 'zendesk', '', '', 'pending', 'human', '',
                    '', '[]', 1, %(group)s,
                    CASE WHEN n <= 50 THEN %(alice)s WHEN n <= 10050 THEN %(bob)s END,
                    now() + (n %% 5000 - 100) * interval '1 minute',

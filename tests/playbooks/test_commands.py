@@ -76,6 +76,8 @@ def test_every_command_has_help(command: str, tmp_path: Path) -> None:
         (["add_reviewer"], "username"),
         (["create_api_token"], "name"),
         (["create_api_token", "  "], "must not be empty"),
+        (["create_api_token", "x", "--expires-days", "soon"], "invalid int value"),
+        (["create_api_token", "x", "--scope", "write"], "use some of create,read,cancel"),
         (["seed_demo", "--requests", "many"], "invalid int value"),
         (["seed_demo", "--requests", "-1"], "between 0 and"),
         (["install_playbook", "--bogus"], "unrecognized arguments"),

@@ -19,7 +19,8 @@ COLUMNS = (
     "policy_version, title, summary, payload, submitted_payload, callback_url, requested_by, "
     "status, route, route_reason, matched_rule, stage_plan, stage, assigned_at, due_at, "
     "due_at_overridden, expires_at, escalated, escalated_at, escalation_count, created_at, "
-    "updated_at, decided_at, assignee_id, previous_id, policy_id, assigned_group_id"
+    "updated_at, decided_at, assignee_id, previous_id, policy_id, assigned_group_id, caller, "
+    "requester_email, requester_id"
 )
 
 
