@@ -179,7 +179,7 @@ def test_totp_secrets_and_recovery_seeds_are_encrypted_by_the_mfa_adapter(
 
 
 def test_the_migration_encrypts_values_stored_in_clear(policy: Policy, reviewer: Any) -> None:
-    migration = importlib.import_module("approvals.migrations.0014_s4_secrets_at_rest")
+    migration = importlib.import_module("approvals.migrations.0013_secrets_at_rest")
     source = make_source(policy, "hmac-sha256")
     clear = {"policy": "whsec_clear", "source": "clear-source-secret", "totp": "CLEARTOTPSECRET"}
     with connection.cursor() as cursor:

@@ -57,7 +57,7 @@ def test_a_bad_boolean_fails_at_boot_naming_the_variable(name: str) -> None:
 @pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "DEEP_LINK_HOURS"])
 @pytest.mark.parametrize("value", ["0", "soon"])
 def test_a_bad_idle_timeout_or_link_lifetime_fails_at_boot(name: str, value: str) -> None:
-    result = run_manage("check", DEBUG="1", **{name: value})
+    result = run_manage("check", DEBUG="1", CHECKPOINT_DEMO="1", **{name: value})
     assert result.returncode != 0
     assert name in result.stderr
 

@@ -59,7 +59,7 @@ def test_the_approval_email_quotes_the_callers_text_after_our_links(
     (message,) = smtp_email.wait_for(1)
     text = text_of(message)
     _check(text, settings.SITE_URL)
-    assert "> Refund" in text and "> amount: 120" in text and "> Please approve." in text
+    assert "> Refund" in text and "> Amount: 120" in text and "> Please approve." in text, text
 
 
 def test_the_batch_and_the_digest_quote_titles_after_the_links(
