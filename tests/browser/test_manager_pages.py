@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from approvals.models import ApprovalRequest, Policy
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, enrol_totp, totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -19,9 +19,11 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def boss(transactional_db: Any) -> Any:
-    return UserFactory.create(
+    user = UserFactory.create(
         username="maria", email="maria@example.com", is_staff=True, is_superuser=True
     )
+    user.totp_secret = enrol_totp(user)  # staff need a second factor (docs/security.md)
+    return user
 
 
 @pytest.fixture
@@ -44,6 +46,9 @@ def sign_in(page: Any, live_server: Any, user: Any, next: str) -> None:
     page.get_by_label("Email or username").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/accounts/2fa/authenticate/*")
+    page.get_by_label("Code").fill(totp_code(user.totp_secret))
+    page.locator("form button[type=submit]").first.click()
     page.wait_for_url(f"**{next}")
 
 
