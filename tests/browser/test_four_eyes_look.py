@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, enrol_totp
 
 pytestmark = pytest.mark.browser
 
@@ -62,6 +62,7 @@ def test_the_admin_token_form_shows_every_limit(
     admin = UserFactory.create(
         username="maria", email="maria@example.com", is_staff=True, is_superuser=True
     )
+    admin.totp_secret = enrol_totp(admin)  # staff need a second factor (docs/security.md)
     login(page, admin, next="/admin/approvals/apitoken/add/")
     for label in ("Name:", "Caller:", "Scopes:", "Policies:", "Expires days:", "User:"):
         assert page.get_by_text(label, exact=True).count() == 1, label
