@@ -72,7 +72,7 @@ def test_an_api_request_is_emailed_approved_in_chromium_and_called_back(
     event = OutboxEvent.objects.get(approval_id=approval_id)
     assert got.webhook_id == event.webhook_id
 
-    # The same link again: dead, with a clear page.
+    # The same link again: dead (each link decides once), with a clear page.
     page.goto(approve)
-    page.get_by_text("Already decided by alice").wait_for()
+    page.get_by_text("This link was already used").wait_for()
     screenshot(page, "deeplink-dead")

@@ -274,12 +274,13 @@ def test_a_search_over_100000_open_requests_uses_the_trigram_index(
             """
             INSERT INTO approvals_approvalrequest (
                 id, policy_id, policy_version, external_id, title, summary, payload,
-                submitted_payload, callback_url, requested_by, status, route, route_reason,
-                matched_rule, stage_plan, stage, assigned_group_id, due_at, due_at_overridden,
-                escalated, escalation_count, created_at, updated_at, search_text
+                submitted_payload, callback_url, requested_by, caller, requester_email, status,
+                route, route_reason, matched_rule, stage_plan, stage, assigned_group_id, due_at,
+                due_at_overridden, escalated, escalation_count, created_at, updated_at, search_text
             )
             SELECT gen_random_uuid(), %(policy)s, 1, 'scale-' || n, 'Bulk refund ' || n, '',
-                   '{"amount": 120}', '{"amount": 120}', '', 'zendesk', 'pending', 'human', '',
+                   '{"amount": 120}', '{"amount": 120}', '', 'zendesk', 'zendesk', '', 'pending',
+                   'human', '',
                    '', '[]', 1, %(group)s, now() + (n %% 5000) * interval '1 minute',
                    false, false, 0, now(), now(),
                    'bulk refund ' || n || E'\\n' || 'scale-' || n || E'\\n120'

@@ -139,6 +139,7 @@ def test_matching_is_exactly_active_and_equal_on_every_condition(
             ends_at=st.just(NOW + timedelta(hours=1)),
         ),
         max_size=3,
+        unique_by=lambda spec: spec.id,  # ids are primary keys: the test finds one by its id
     ),
 )
 def test_a_rule_that_decides_is_never_changed_by_standing_approvals(
