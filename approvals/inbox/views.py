@@ -127,7 +127,7 @@ def _live_context(request: AuthenticatedHttpRequest, group_ids: list[int]) -> di
     away banner and a fingerprint of the shown page, without loading a single row."""
     policies, groups = filter_choices(group_ids=group_ids)
     form = InboxFilterForm(request.GET, policies=policies, groups=groups)
-    selection = form.selection() if form.is_valid() else {"view": "todo"}
+    selection: dict[str, Any] = form.selection() if form.is_valid() else {"view": "todo"}
     counts = inbox_counts(
         reviewer=request.user,
         group_ids=group_ids,

@@ -62,7 +62,7 @@ def test_the_admin_token_form_shows_every_limit(
     admin = UserFactory.create(
         username="maria", email="maria@example.com", is_staff=True, is_superuser=True
     )
-    admin.totp_secret = enrol_totp(admin)  # staff need a second factor (docs/security.md)
+    admin.totp_secret = enrol_totp(admin)  # type: ignore[attr-defined]
     login(page, admin, next="/admin/approvals/apitoken/add/")
     for label in ("Name:", "Caller:", "Scopes:", "Policies:", "Expires days:", "User:"):
         assert page.get_by_text(label, exact=True).count() == 1, label

@@ -22,7 +22,7 @@ def boss(transactional_db: Any) -> Any:
     user = UserFactory.create(
         username="maria", email="maria@example.com", is_staff=True, is_superuser=True
     )
-    user.totp_secret = enrol_totp(user)  # staff need a second factor (docs/security.md)
+    user.totp_secret = enrol_totp(user)  # type: ignore[attr-defined]
     return user
 
 
