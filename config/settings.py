@@ -150,7 +150,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: rate limits, lockouts and throttles must hold across every worker and machine ----
 # Redis in production (CACHE_URL=redis://host:6379/1); by default a file cache beside the
 # SQLite database, which the demo's web server and workers share (docs/operations.md).
-CACHE_URL = envstr("CACHE_URL", f"filecache://{BASE_DIR / '.cache'}")
+# A test run gets a folder of its own: each test empties the cache, which must not reach into a
+# second run going on in the same checkout (its gunicorn workers get this URL explicitly).
+_CACHE_DIR = BASE_DIR / ".cache" / (f"test-{os.getpid()}" if TESTING else "")
+CACHE_URL = envstr("CACHE_URL", f"filecache://{_CACHE_DIR}")
 try:
     CACHES = {"default": _env.cache_url_config(CACHE_URL)}
 except Exception as exc:  # environ raises several types for a malformed URL

@@ -178,3 +178,14 @@ def pytest_report_header(config: Any) -> list[str]:
         f"checkpoint: database={engine} broker={settings.CELERY_BROKER_URL.split('://')[0]} "
         f"eager={settings.CELERY_TASK_ALWAYS_EAGER} ci={os.environ.get('CI', '')}"
     ]
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    """Remove this run's own file cache folder (config/settings.py gives each run one)."""
+    import shutil
+
+    from django.conf import settings
+
+    location = settings.CACHES["default"].get("LOCATION", "")
+    if settings.CACHE_URL.startswith("filecache://") and f"test-{os.getpid()}" in str(location):
+        shutil.rmtree(location, ignore_errors=True)
