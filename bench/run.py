@@ -712,7 +712,15 @@ def http_figures(
             headers = intake_plan(base)["items"][0]["headers"]
             probe_body = intake_plan(base)["items"][0]["body"].replace("{n}", "probe").encode()
             probe(base_url, "POST", INTAKE_PATH, 201, headers, probe_body)
-            with SealingLag(env["DATABASE_URL"]) as lag:
+            # As in production, a Celery worker runs beside the web processes: it seals the
+            # audit entries (one kick per window) and sends the notices. Without a broker the
+            # sealing lag is only the age of what waits.
+            worker = (
+                celery_worker(env)
+                if env["CELERY_BROKER_URL"].startswith("redis")
+                else contextlib.nullcontext()
+            )
+            with worker, SealingLag(env["DATABASE_URL"]) as lag:
                 results["intake"] = load(base_url, sizes, concurrency, "intake", intake_plan(base))
         with run.figure("intake scaling"):
             for connections in SCALING:

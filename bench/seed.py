@@ -35,8 +35,16 @@ UUID7_SQL = (
 def reset_requests() -> None:
     """Empty the request tables and restart the audit chain (between phases, never in prod)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(REQUEST_TABLES)} RESTART IDENTITY CASCADE")
-        cursor.execute("UPDATE approvals_auditchainhead SET seq = 0, last_hash = %s", ["0" * 64])
+        # The audit tables refuse TRUNCATE and the head refuses to move back (docs/security.md);
+        # the harness runs as a superuser on a database of its own and holds the triggers off.
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(f"TRUNCATE {', '.join(REQUEST_TABLES)} RESTART IDENTITY CASCADE")
+            cursor.execute(
+                "UPDATE approvals_auditchainhead SET seq = 0, last_hash = %s", ["0" * 64]
+            )
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
         cursor.execute("UPDATE approvals_membership SET last_assigned_at = NULL")
 
 
