@@ -445,6 +445,83 @@ def profile_http(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@step
+def cpu_http(args: dict[str, Any]) -> dict[str, Any]:
+    """CPU milliseconds per intake, inbox page and decision, in-process (bench/cpu.py)."""
+    import cProfile
+    import pstats
+    import secrets as _secrets
+
+    count = int(args["count"])
+    only = set(args["only"])
+    token = args["token"]
+    reviewer = _reviewers()[1 + _secrets.randbelow(40)]
+    client = _client()
+    client.force_login(reviewer)
+    run_id = _secrets.token_hex(4)
+
+    def intake(n: int) -> Any:
+        body = args["intake_body"].replace("{n}", f"cpu-{run_id}-{n}")
+        return client.post(
+            args["intake_path"],
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+
+    def inbox(n: int) -> Any:
+        return client.get(args["inbox_path"])
+
+    pending = list(
+        ApprovalRequest.objects.filter(
+            assignee=reviewer, status=ApprovalRequest.Status.PENDING
+        ).values_list("pk", flat=True)[: 2 * count + 10]
+    )
+
+    def decide(n: int) -> Any:
+        return client.post(
+            args["decide_path"].format(id=pending[n]),
+            {"option": "approve", "comment": "ok"},
+            HTTP_HX_REQUEST="true",
+        )
+
+    results: dict[str, Any] = {}
+    for name, operation in (("intake", intake), ("inbox", inbox), ("decide", decide)):
+        if name not in only:
+            continue
+        offset = 0 if name != "decide" else 0
+        for n in range(3):  # warm: imports, caches, connections
+            operation(offset + n)
+        offset += 3
+        statuses: set[int] = set()
+        started = time.process_time()
+        for n in range(count):
+            statuses.add(operation(offset + n).status_code)
+        cpu = time.process_time() - started
+        offset += count
+        with CaptureQueriesContext(connection) as captured:
+            operation(offset)
+        offset += 1
+        if args.get("cprofile"):
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            for n in range(min(count, 100)):
+                operation(offset + n)
+            profiler.disable()
+            directory = Path(args["cprofile"])
+            directory.mkdir(parents=True, exist_ok=True)
+            with open(directory / f"cprofile-{name}.txt", "w") as out:
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats("cumulative").print_stats(60)
+                stats.sort_stats("tottime").print_stats(40)
+        results[name] = {
+            "ms": 1000 * cpu / count,
+            "queries": len(captured),
+            "statuses": sorted(statuses),
+        }
+    return results
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[1] not in STEPS:
         print(f"usage: python -m bench.steps {{{','.join(STEPS)}}} [JSON]", file=sys.stderr)
