@@ -489,7 +489,7 @@ def cpu_http(args: dict[str, Any]) -> dict[str, Any]:
     for name, operation in (("intake", intake), ("inbox", inbox), ("decide", decide)):
         if name not in only:
             continue
-        offset = 0 if name != "decide" else 0
+        offset = 0
         for n in range(3):  # warm: imports, caches, connections
             operation(offset + n)
         offset += 3
