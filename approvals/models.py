@@ -17,9 +17,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from approvals.fields import EncryptedTextField
+from approvals.history import history_records
 from approvals.ids import uuid7
 
 
@@ -85,7 +85,7 @@ class ReviewerGroup(models.Model):
         settings.AUTH_USER_MODEL, through="Membership", related_name="reviewer_groups"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         ordering = ["name"]
@@ -109,7 +109,7 @@ class Membership(models.Model):
     )
     last_assigned_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         constraints = [
@@ -170,7 +170,7 @@ class ReviewerProfile(models.Model):
     slack_user_id = models.CharField(max_length=32, blank=True, db_index=True)
     slack_lookup_email = models.EmailField(blank=True)
     slack_looked_up_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    history = history_records()
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
@@ -248,7 +248,7 @@ class Policy(models.Model):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["signing_secret", "previous_signing_secret"])
+    history = history_records(excluded_fields=["signing_secret", "previous_signing_secret"])
 
     class Meta:
         ordering = ["name"]
@@ -301,7 +301,7 @@ class PolicyRule(models.Model):
         help_text='e.g. {"field": "amount", "op": "lt", "value": 50} or {"all": [...]} / {"any": [...]}'
     )
     action = models.CharField(max_length=10, choices=Action.choices)
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         ordering = ["policy", "position", "id"]
@@ -327,7 +327,7 @@ class PolicyStage(models.Model):
         blank=True,
         help_text="Run this stage only when the payload matches (empty: always).",
     )
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         ordering = ["policy", "position", "id"]
@@ -352,7 +352,7 @@ class DecisionOption(models.Model):
         blank=True,
         help_text="Visible fields ticked by default when remembering; empty ticks every one.",
     )
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         ordering = ["policy", "position", "id"]
@@ -452,7 +452,7 @@ class ApprovalRequest(models.Model):
     # What the inbox's search reads (approvals.formats.search_text): written with the row by
     # the services; a trigram index on PostgreSQL (migration 0016) finds any substring.
     search_text = models.TextField(blank=True, editable=False, db_default="")
-    history = HistoricalRecords(excluded_fields=["updated_at", "search_text"])
+    history = history_records(excluded_fields=["updated_at", "search_text"])
 
     class Meta:
         ordering = ["-created_at"]
@@ -916,7 +916,7 @@ class InboundSource(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["secret", "api_token", "updated_at"])
+    history = history_records(excluded_fields=["secret", "api_token", "updated_at"])
 
     class Meta:
         ordering = ["slug"]

@@ -1,7 +1,7 @@
 """CPU per operation on the hot paths, in-process: a developer's tool, not a figure.
 
     .venv/bin/python bench/cpu.py [--setup] [--count 200] [--only intake,inbox,decide]
-                                  [--cprofile DIR]
+                                  [--cprofile DIR] [--pyinstrument DIR]
 
 Wall-clock figures need a quiet machine; `time.process_time()` per operation does not (it
 counts this process's CPU only, not PostgreSQL's and not the waits), so two people can compare
@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200, help="operations per path")
     parser.add_argument("--only", default="intake,inbox,decide", help="paths to measure")
     parser.add_argument("--cprofile", default="", help="directory for cProfile top costs")
+    parser.add_argument("--pyinstrument", default="", help="directory for pyinstrument trees")
     options = parser.parse_args()
 
     maintenance_url, db_url, db_name = database_urls()
@@ -79,6 +80,7 @@ def main() -> int:
             "inbox_path": INBOX_PATH,
             "decide_path": DECIDE_PATH,
             "cprofile": options.cprofile,
+            "pyinstrument": options.pyinstrument,
         },
     )
     for name, figures in result.items():

@@ -460,9 +460,11 @@ def cpu_http(args: dict[str, Any]) -> dict[str, Any]:
     client.force_login(reviewer)
     run_id = _secrets.token_hex(4)
 
+    api_client = _client()  # no session: the API is called with a token alone
+
     def intake(n: int) -> Any:
         body = args["intake_body"].replace("{n}", f"cpu-{run_id}-{n}")
-        return client.post(
+        return api_client.post(
             args["intake_path"],
             body,
             content_type="application/json",
@@ -502,6 +504,11 @@ def cpu_http(args: dict[str, Any]) -> dict[str, Any]:
         with CaptureQueriesContext(connection) as captured:
             operation(offset)
         offset += 1
+        if args.get("pyinstrument"):
+            with _profiled(str(Path(args["pyinstrument"]) / f"pyinstrument-{name}.txt")):
+                for n in range(min(count, 100)):
+                    operation(offset + n)
+            offset += min(count, 100)
         if args.get("cprofile"):
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
@@ -512,8 +519,9 @@ def cpu_http(args: dict[str, Any]) -> dict[str, Any]:
             directory.mkdir(parents=True, exist_ok=True)
             with open(directory / f"cprofile-{name}.txt", "w") as out:
                 stats = pstats.Stats(profiler, stream=out)
-                stats.sort_stats("cumulative").print_stats(60)
+                stats.sort_stats("cumulative").print_stats(150)
                 stats.sort_stats("tottime").print_stats(40)
+                stats.print_callers(r"redis/client.py:\d+\(__init__\)|inspect.py:\d+\(getmembers\)")
         results[name] = {
             "ms": 1000 * cpu / count,
             "queries": len(captured),

@@ -159,6 +159,9 @@ try:
 except Exception as exc:  # environ raises several types for a malformed URL
     raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} is not a cache URL: {exc}") from exc
 CACHES["default"]["KEY_PREFIX"] = envstr("CACHE_KEY_PREFIX", "checkpoint")
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, reusing its Redis client instead of building one per call.
+    CACHES["default"]["BACKEND"] = "approvals.cache.KeptRedisCache"
 
 # Requests per API token and window (docs/api.md "Rate limit"): N/s, N/m, N/h, N/d or N/<k>s.
 API_RATE_LIMIT = envstr("API_RATE_LIMIT", "600/m")
