@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -42,6 +42,37 @@ _SPECS_LOCK = threading.Lock()
 _SPECS_MAX = 512
 
 
+# Active policies by slug in process memory, each with the (id, version, is_active, updated_at)
+# it was loaded at: intake checks that stamp with one small indexed query instead of loading the
+# row (and decrypting its signing secrets) every time. Every save moves updated_at and every
+# edit of rules, stages or options the version, so a changed policy is reloaded at once in
+# every process (docs/performance.md "Cached reads").
+_ACTIVE: dict[str, tuple[tuple[Any, ...], Policy]] = {}
+_STAMP_SQL = (
+    f"SELECT id, version, is_active, updated_at FROM {Policy._meta.db_table}"  # noqa: S608
+    " WHERE slug = %s"
+)
+
+
+def active_policy(slug: str) -> Policy | None:
+    """The active policy `slug`, or None; a shared instance: read it, never change it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STAMP_SQL, [slug])
+        stamp = cursor.fetchone()
+    if stamp is None or not stamp[2]:
+        return None
+    found = _ACTIVE.get(slug)
+    if found is not None and found[0] == tuple(stamp):
+        return found[1]
+    policy = Policy.objects.filter(pk=stamp[0], is_active=True).first()
+    if policy is not None:
+        with _SPECS_LOCK:
+            if len(_ACTIVE) >= _SPECS_MAX:
+                _ACTIVE.clear()
+            _ACTIVE[slug] = (tuple(stamp), policy)
+    return policy
+
+
 def policy_specs(policy: Policy) -> PolicySpecs:
     """The policy version's specs, loaded once per process (three queries the first time)."""
     key = (policy.pk, policy.version, policy.created_at)
@@ -69,6 +100,7 @@ def policy_specs(policy: Policy) -> PolicySpecs:
 def forget_policy_specs(**kwargs: Any) -> None:
     with _SPECS_LOCK:
         _SPECS.clear()
+        _ACTIVE.clear()
 
 
 def policy_route_specs(policy: Policy) -> tuple[list[routing.RuleSpec], list[routing.StageSpec]]:
