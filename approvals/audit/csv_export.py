@@ -11,8 +11,11 @@ through `csv_chunks`. Two paths write the same bytes (tests/audit/test_csv_copy.
   cell built in Python (`decision_rows`) and written by `csv.writer` (`csv_lines`).
 
 Either way only the columns the CSV needs are read (a request's payload can be 256 KiB; it is
-never loaded). Every cell is neutralised by the one rule of approvals/audit/inert.py: `inert` in
-Python, `inert_sql` (the same regular expression) in the COPY query.
+never loaded). Every cell that can hold caller, reviewer or admin text (`TEXT_CELLS`) is
+neutralised by the one rule of approvals/audit/inert.py: `inert` in Python, `inert_sql` (the
+same regular expression, tried only in the rows `row_may_be_live_sql` lets through) in the COPY
+query. The other cells are built here from values that cannot start a formula, and both paths
+write them as they are.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
-from approvals.audit.inert import FORMULA_PATTERN, inert_sql
+from approvals.audit.inert import FORMULA_PATTERN, ROW_PATTERN, inert_sql, row_may_be_live_sql
 from approvals.audit.inert import FORMULA_TRIGGERS as FORMULA_TRIGGERS  # re-exported
 from approvals.audit.inert import inert as inert  # re-exported
 from approvals.formats import iso_z
@@ -56,6 +59,23 @@ HEADER: list[str] = [
     "entry_hash",
 ]
 PAGE_SIZE = 2000
+
+# The cells that can hold caller, reviewer or admin text: `inert` applies to these alone, on
+# both paths (tests/audit/test_csv.py checks the list and each reason below). A slug, an option
+# key or a username may start with "-" or "@"; a stage plan's group is whatever was frozen in it.
+# Every other cell is written here from a value that cannot start a formula or hold a separator:
+# - request_id: a UUID's canonical text, hex digits and "-", starting with a hex digit;
+# - policy_version, stage: PositiveIntegerFields (a CHECK >= 0 in the database), so digits only;
+# - created_at, decided_at, sla_due_at: `_iso`, starting with the year's four digits, or empty;
+# - seconds_to_decision: `_seconds_between`, never negative, digits and one ".";
+# - escalated, sla_met: "true", "false" or empty;
+# - route, outcome, channel: our own choices (Route, Outcome, Decision.Channel), set by the
+#   services from those enums, never from request text;
+# - entry_hash: the SHA-256 hex digest the sealer writes (empty before it has).
+TEXT_CELLS = frozenset(
+    {"external_id", "policy", "title", "option", "comment", "decided_by", "assigned_group"}
+)
+_TEXT_INDEXES = frozenset(index for index, name in enumerate(HEADER) if name in TEXT_CELLS)
 
 _FIELDS = (
     "id",
@@ -183,7 +203,7 @@ def _cells(row: Any) -> list[str]:
         "" if due is None else ("true" if row.decided_at <= due else "false"),
         row.entry_hash,
     ]
-    return [inert(cell) for cell in cells]
+    return [inert(cell) if index in _TEXT_INDEXES else cell for index, cell in enumerate(cells)]
 
 
 def export_queryset(export: ExportFilter) -> QuerySet[Decision]:
@@ -269,12 +289,9 @@ def _iso_sql(column: str) -> str:
     )
 
 
-def _inert_sql(column: str) -> str:
-    """`inert` in SQL (text cannot hold NUL in PostgreSQL), and '' as NULL.
-
-    COPY writes an empty string as `""` and NULL as nothing; csv.writer writes "" as nothing.
-    """
-    return f"NULLIF({inert_sql(column)}, '')"
+def _empty_as_null(expression: str) -> str:
+    """COPY writes an empty string as `""` and NULL as nothing; csv.writer writes "" as nothing."""
+    return f"NULLIF({expression}, '')"
 
 
 def _copy_sql(export: ExportFilter) -> tuple[str, dict[str, Any]]:
@@ -311,8 +328,10 @@ def _copy_sql(export: ExportFilter) -> tuple[str, dict[str, Any]]:
         " ELSE 'false' END",
         "d.entry_hash",
     ]
+    # Once per row, on the text cells: whether the rule can find anything (approvals/audit/inert.py).
+    may_be_live = row_may_be_live_sql([cells[index] for index in sorted(_TEXT_INDEXES)])
     where = ["TRUE"]
-    params: dict[str, Any] = {"formula": FORMULA_PATTERN}
+    params: dict[str, Any] = {"formula": FORMULA_PATTERN, "row_formula": ROW_PATTERN}
     if export.since is not None:
         where.append("d.decided_at >= %(since)s")
         params["since"] = export.since
@@ -323,10 +342,21 @@ def _copy_sql(export: ExportFilter) -> tuple[str, dict[str, Any]]:
         where.append("r.policy_id = %(policy)s")
         params["policy"] = export.policy.pk
     inner = ", ".join(f"{cell} AS c{index}" for index, cell in enumerate(cells))
-    outer = ", ".join(_inert_sql(f"c{index}") for index in range(len(cells)))
+    # `inert` on the text cells (text cannot hold NUL in PostgreSQL), tried where the row may be
+    # live; the inner query's ORDER BY keeps PostgreSQL from merging it into this one, so every
+    # cell and `may_be_live` is computed once per row.
+    outer = ", ".join(
+        _empty_as_null(
+            inert_sql(f"c{index}", row_may_be_live="may_be_live")
+            if index in _TEXT_INDEXES
+            else f"c{index}"
+        )
+        for index in range(len(cells))
+    )
     # Table names from the models and SQL written here; every value is a bound parameter.
     sql = (
-        f"COPY (SELECT {outer} FROM (SELECT {inner} FROM {decision} d"  # noqa: S608
+        f"COPY (SELECT {outer} FROM (SELECT {inner}, {may_be_live} AS may_be_live"  # noqa: S608
+        f" FROM {decision} d"
         f" JOIN {request} r ON r.id = d.approval_id JOIN {policy} p ON p.id = r.policy_id"
         f" LEFT JOIN {group} g ON g.id = r.assigned_group_id"
         f" WHERE {' AND '.join(where)} ORDER BY d.decided_at, d.id) AS cells)"

@@ -13,6 +13,13 @@ Such a cell gets a leading single quote, which makes it plain text; every other 
 exactly as it is. The rule is one regular expression, `FORMULA_PATTERN`, that Python's `re` and
 PostgreSQL's `~` read the same way: `inert` applies it in Python, `inert_sql` in SQL (the COPY
 path of approvals/audit/csv_export.py). tests/audit/test_inert.py checks both agree.
+
+A regular expression costs PostgreSQL far more per call than the few bytes of a cell, so the
+COPY path asks once per row whether any of its text cells could be live (`row_may_be_live_sql`:
+a second expression, `ROW_PATTERN`, over the row's text cells joined by commas) and tries
+`FORMULA_PATTERN` on each cell only in the rows where the answer is yes. That check only saves
+work: it is true for every row that holds a live cell (see `ROW_PATTERN`), so the output is the
+same as with the rule applied to every cell; the tests check that on random text too.
 """
 
 from __future__ import annotations
@@ -41,6 +48,15 @@ FORMULA_TRIGGERS: tuple[str, ...] = tuple(FORMULA_STARTS + LINE_STARTS)
 FORMULA_PATTERN = f"^[{LINE_STARTS}]|(^|[{SEPARATORS}])[{WHITESPACE}]*[{FORMULA_STARTS}]"
 _FORMULA = re.compile(FORMULA_PATTERN)
 
+# Cells joined by commas with a comma in front (`row_may_be_live_sql`) match this whenever one
+# of them matches FORMULA_PATTERN: a cell that starts with TAB, CR or LF, or with whitespace and
+# then a formula start, follows a comma, a separator; a cell that holds a separator followed by
+# whitespace and a formula start holds a match itself. A comma, not a line feed: an empty cell
+# would put two line feeds (a separator, then a line start) in every row that has one. Not the
+# other way round ("a\n\tb" is not live, ",a\n\tb" matches): it only tells which rows need
+# FORMULA_PATTERN. Written under the same constraints as FORMULA_PATTERN.
+ROW_PATTERN = f"[{SEPARATORS}]([{LINE_STARTS}]|[{WHITESPACE}]*[{FORMULA_STARTS}])"
+
 
 def is_live(value: str) -> bool:
     """True when a spreadsheet could read `value` (or a part of it) as a formula."""
@@ -56,6 +72,22 @@ def inert(value: str) -> str:
     return "'" + value if is_live(value) else value
 
 
-def inert_sql(expression: str, param: str = "formula") -> str:
-    """`inert` in SQL, for a text expression without NUL; binds FORMULA_PATTERN as `param`."""
-    return f"CASE WHEN {expression} ~ %({param})s THEN '''' || {expression} ELSE {expression} END"
+def inert_sql(expression: str, param: str = "formula", *, row_may_be_live: str = "") -> str:
+    """`inert` in SQL, for a text expression without NUL; binds FORMULA_PATTERN as `param`.
+
+    `row_may_be_live` is a boolean SQL expression, the row's `row_may_be_live_sql` computed once
+    per row: where it is false, FORMULA_PATTERN is not tried (no cell of the row is live).
+    """
+    live = f"{expression} ~ %({param})s"
+    if row_may_be_live:
+        live = f"{row_may_be_live} AND {live}"
+    return f"CASE WHEN {live} THEN '''' || {expression} ELSE {expression} END"
+
+
+def row_may_be_live_sql(expressions: list[str], param: str = "row_formula") -> str:
+    """True in SQL when one of these text expressions may be live; binds ROW_PATTERN as `param`.
+
+    concat_ws puts the comma in front (after the empty first value) and between the values, skips
+    NULLs (NULL is written as an empty cell, never live) and is never NULL itself.
+    """
+    return f"concat_ws(',', '', {', '.join(expressions)}) ~ %({param})s"

@@ -1,26 +1,35 @@
 """The audit CSV rows (docs/api.md "The audit CSV"): the exact header, one row per decision, inert hostile
-cells that read back exactly, filters, and keyset pages with a flat query count."""
+cells that read back exactly, the rule applied to the text cells only (the others can never be
+live), filters, and keyset pages with a flat query count."""
 
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.audit.csv_export import (
+    HEADER,
+    TEXT_CELLS,
     ExportFilter,
     ExportParamError,
+    _cells,
+    _iso,
+    _seconds_between,
     csv_lines,
     inert,
     parse_export_params,
 )
-from approvals.models import ApprovalRequest, Decision, Policy
+from approvals.audit.inert import is_live
+from approvals.models import ApprovalRequest, Decision, Outcome, Policy, Route
 from approvals.services import approval_decide
 from tests.audit.conftest import HOSTILE, expected_cell, joined, read_csv
 from tests.factories import make_policy
@@ -100,6 +109,73 @@ def test_hostile_titles_and_comments_read_back_inert_and_exact(
     for row in rows:
         for cell in row.values():
             assert cell[:1] not in {"=", "+", "-", "@", "\t", "\r"}
+
+
+def test_the_rule_applies_to_the_text_cells_only() -> None:
+    # approvals/audit/csv_export.py TEXT_CELLS: the cells caller, reviewer or admin text reaches.
+    assert {
+        "external_id",
+        "policy",
+        "title",
+        "option",
+        "comment",
+        "decided_by",
+        "assigned_group",
+    } == TEXT_CELLS
+    moment = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    live = "=1+1"
+    row = SimpleNamespace(
+        approval_id=uuid.uuid4(),
+        approval__external_id=live,
+        approval__policy__slug=live,
+        policy_version=1,
+        approval__title=live,
+        approval__created_at=moment,
+        approval__route=live,  # not text, never live (the next test): written as it is
+        stage=1,
+        outcome=live,
+        option=live,
+        comment=live,
+        decided_by_name=live,
+        channel=live,
+        decided_at=moment,
+        approval__stage=1,
+        approval__stage_plan=[],
+        approval__assigned_group__slug=live,
+        approval__escalation_count=0,
+        approval__due_at=None,
+        entry_hash=live,
+    )
+    cells = dict(zip(HEADER, _cells(row), strict=True))
+    assert {name for name, cell in cells.items() if cell == "'" + live} == TEXT_CELLS
+    assert {name for name, cell in cells.items() if cell == live} == {
+        "route",
+        "outcome",
+        "channel",
+        "entry_hash",
+    }
+
+
+def test_the_other_cells_can_never_be_live(
+    decided_history: list[ApprovalRequest], raw_sql: Callable[..., None]
+) -> None:
+    # The reasons of TEXT_CELLS' comment, one by one. Our own choices:
+    for choices in (Route, Outcome, Decision.Channel):
+        assert not any(is_live(value) for value in choices.values), choices
+    # Non-negative integers: the database refuses "-1".
+    for column in ("stage", "policy_version"):
+        with pytest.raises(IntegrityError, match=f"(?i)check.*{column}"), transaction.atomic():
+            raw_sql(f"UPDATE approvals_decision SET {column} = -1")
+    # Timestamps from the first year to the last, durations never negative.
+    for moment in (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)):
+        assert _iso(moment)[:4].isdigit()
+    assert _seconds_between(datetime.max, datetime.min) == "0.000"
+    assert _seconds_between(datetime.min, datetime.max)[0].isdigit()
+    # And in real rows (UUIDs, hex digests, true/false): no cell outside TEXT_CELLS is live.
+    rows = _export()
+    assert rows and all(len(row["entry_hash"]) == 64 for row in rows)
+    for row in rows:
+        assert not [name for name, cell in row.items() if name not in TEXT_CELLS and is_live(cell)]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,11 @@
 """The CSV injection rule (approvals/audit/inert.py, docs/security.md "Secrets at rest and inputs"):
-every OWASP case is neutralised, everything else is left exactly as it is, and the SQL form of
-the rule (the COPY path) agrees with the Python form on any text."""
+every OWASP case is neutralised, everything else is left exactly as it is, the row check in
+front of the SQL form lets through every row with a live cell, and the SQL form of the rule (the
+COPY path, row check included) agrees with the Python form on any text."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.db import connection
@@ -12,11 +15,13 @@ from hypothesis import strategies as st
 from approvals.audit.inert import (
     FORMULA_PATTERN,
     FORMULA_STARTS,
+    ROW_PATTERN,
     SEPARATORS,
     WHITESPACE,
     inert,
     inert_sql,
     is_live,
+    row_may_be_live_sql,
 )
 from tests.conftest import requires_postgres
 
@@ -86,7 +91,25 @@ def test_the_whitespace_class_is_exactly_pythons() -> None:
 def test_the_pattern_uses_no_escapes_or_nested_brackets() -> None:
     # What keeps Python's re and PostgreSQL's regex reading it alike.
     assert "\\" not in FORMULA_PATTERN and FORMULA_PATTERN.count("[") == 4
+    assert "\\" not in ROW_PATTERN and ROW_PATTERN.count("[") == 4
     assert FORMULA_STARTS.endswith("-") and "-" not in FORMULA_STARTS[:-1]
+
+
+def row_may_be_live(cells: list[str]) -> bool:
+    """`row_may_be_live_sql` in Python: the cells joined by commas, a comma in front."""
+    return re.search(ROW_PATTERN, "," + ",".join(cells)) is not None
+
+
+@pytest.mark.parametrize("value", LIVE)
+def test_a_live_cell_anywhere_in_a_row_lets_the_row_through(value: str) -> None:
+    for cells in ([value], ["ab", value], [value, "ab"], ["", value, "Refund for order #1"]):
+        assert row_may_be_live(cells), cells
+
+
+def test_a_row_of_plain_cells_is_skipped() -> None:
+    assert not row_may_be_live(PLAIN)
+    assert not row_may_be_live(["bench-decided-1", "refund-approval", "Refund for order #1"])
+    assert not row_may_be_live(["", "", "ok", ""])  # empty cells do not make a row suspect
 
 
 def _sql_inert(value: str) -> str:
@@ -122,3 +145,45 @@ TEXT = st.text(alphabet=st.one_of(_INTERESTING, _ANY), max_size=16)
 @given(value=TEXT)
 def test_python_and_sql_agree_on_any_text(value: str) -> None:
     assert _sql_inert(value) == inert(value)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(cells=st.lists(TEXT, max_size=5))
+def test_every_row_with_a_live_cell_is_let_through(cells: list[str]) -> None:
+    if any(is_live(cell) for cell in cells):
+        assert row_may_be_live(cells)
+
+
+def _sql_inert_row(cells: list[str]) -> list[str]:
+    """The COPY path's shape: the row check once over the row's cells, then the rule per cell."""
+    columns = [f"c{index}" for index in range(len(cells))]
+    values = ", ".join(f"%(v{index})s::text AS c{index}" for index in range(len(cells)))
+    check = row_may_be_live_sql([f"%(v{index})s::text" for index in range(len(cells))])
+    outer = ", ".join(inert_sql(column, row_may_be_live="may_be_live") for column in columns)
+    params = {f"v{index}": cell for index, cell in enumerate(cells)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {outer} FROM (SELECT {values}, {check} AS may_be_live) AS row",
+            {**params, "formula": FORMULA_PATTERN, "row_formula": ROW_PATTERN},
+        )
+        return [str(cell) for cell in cursor.fetchone()]
+
+
+@requires_postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", LIVE + PLAIN)
+def test_postgresql_reads_the_row_check_the_same_way(value: str) -> None:
+    cells = ["Refund for order #1", value, "ok"]
+    assert _sql_inert_row(cells) == [inert(cell) for cell in cells]
+
+
+@requires_postgres
+@pytest.mark.django_db
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(cells=st.lists(TEXT, min_size=1, max_size=4))
+def test_python_and_sql_agree_on_any_row(cells: list[str]) -> None:
+    assert _sql_inert_row(cells) == [inert(cell) for cell in cells]
