@@ -731,6 +731,12 @@ def http_figures(
                 results[f"intake-{connections}"] = load(
                     base_url, sizes, connections, f"intake-c{connections}", plan
                 )
+            # The same two loads on the durable write: how much this machine lets any write
+            # grow from 2 to 16 connections (on 2 cores, 2 busy requests fill the CPU).
+            for connections in SCALING:
+                results[f"durable-{connections}"] = load(
+                    base_url, sizes, connections, f"durable-c{connections}", durable_plan()
+                )
         with run.figure("inbox"):
             probe(base_url, "GET", INBOX_PATH, 200, session_headers(base["sessions"][0]))
             results["inbox"] = load(base_url, sizes, concurrency, "inbox", inbox_plan(base))
@@ -838,6 +844,17 @@ def http_figures(
                 value=ratio(high["rps"], low["rps"]),
                 target=Target(">=", 1.5),
                 note=f"a lock shows as a flat line; p95 {fmt_ms(low['p95_ms'])} → {fmt_ms(high['p95_ms'])}",
+            )
+        )
+    low, high = (results.get(f"durable-{c}") for c in SCALING)
+    if low and high:
+        run.figures.append(
+            Figure(
+                name=f"durable write throughput at {SCALING[1]} connections ÷ at {SCALING[0]}",
+                measured=f"{fmt_rate(high['rps'])} at {SCALING[1]}",
+                baseline=f"{fmt_rate(low['rps'])} at {SCALING[0]}",
+                value=ratio(high["rps"], low["rps"]),
+                note="the machine's own ceiling for the figure above (no lock at all)",
             )
         )
     if "inbox" in results:
