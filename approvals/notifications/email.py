@@ -18,12 +18,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
-from approvals.foureyes import requester_of, requester_users
+from approvals.foureyes import is_requester, requester_of, verified_email_match
 from approvals.inbox.deeplinks import deeplink_url, make_tokens
 from approvals.models import (
     ApprovalRequest,
@@ -33,6 +33,8 @@ from approvals.models import (
     NotifyMode,
     ReviewerProfile,
 )
+from approvals.services.approvals import first_vote_ends_stage
+from approvals.services.policies import policy_specs
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,34 @@ SUBJECTS: dict[str, str] = {
     Kind.ESCALATED: "Escalated to you: {title}",
 }
 DIGEST_LIMIT = 20
+# What `notify` reads of a request (ApprovalRequest.objects.only): the stale-notice checks, the
+# recipients and four-eyes (approvals/foureyes.py `requester_of`), the email's text and fields
+# (templates/emails/approval.*, `visible_fields`) and the policy's cached specs (its version).
+# Anything else read from the request would cost a query per notice.
+NOTICE_COLUMNS = (
+    "id",
+    "status",
+    "stage",
+    "stage_plan",
+    "escalation_count",
+    "title",
+    "summary",
+    "payload",
+    "due_at",
+    "requested_by",
+    "requester_id",
+    "requester_email",
+    "assignee_id",
+    "assigned_group_id",
+    "policy_id",
+    "policy__name",
+    "policy__summary",
+    "policy__payload_schema",
+    "policy__visible_fields",
+    "policy__version",
+    "policy__created_at",
+    "assigned_group__name",
+)
 
 
 def _claim(
@@ -79,7 +109,13 @@ def _send(notification: Notification, message: EmailMultiAlternatives) -> bool:
 
 
 def _recipients(approval: ApprovalRequest) -> list[Any]:
-    """The assignee; for unassigned (pull) work every present member of the group."""
+    """The assignee; for unassigned (pull) work every present member of the group.
+
+    One query (users with their profiles). Four-eyes (docs/security.md): the requester is not
+    asked to decide their own request; the request's identity is compared in Python as
+    `approval_decide` does (`is_requester`), and only a verified address needs SQL: an EXISTS
+    in this same query, and only when the requester has an email.
+    """
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
     if approval.assignee_id is not None:
         users = users.filter(pk=approval.assignee_id)
@@ -89,17 +125,20 @@ def _recipients(approval: ApprovalRequest) -> list[Any]:
         )
     else:
         return []
-    voted = Decision.objects.filter(approval=approval, decided_by__isnull=False).values(
-        "decided_by"
-    )
-    users = users.exclude(pk__in=voted)
-    if identity := requester_of(approval):
-        # Four-eyes: the requester is not asked to decide their own request (docs/security.md).
-        users = users.exclude(pk__in=requester_users(identity))
+    if not first_vote_ends_stage(approval):  # else no one can have voted yet
+        voted = Decision.objects.filter(approval_id=approval.pk, decided_by__isnull=False)
+        users = users.exclude(pk__in=voted.values("decided_by"))
+    identity = requester_of(approval)
+    if (verified := verified_email_match(identity, OuterRef("pk"))) is not None:
+        users = users.annotate(requester_address=verified)
     users = users.select_related("reviewer_profile").order_by("pk")
     now = timezone.now()
     present = []
     for user in users:
+        if identity and is_requester(
+            approval, user, verified_match=getattr(user, "requester_address", False)
+        ):
+            continue
         profile = getattr(user, "reviewer_profile", None)
         if approval.assignee_id is None and profile is not None and profile.is_out_of_office(now):
             continue
@@ -209,20 +248,23 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
     `{kind}:{approval}:{stage}:{user}[:{tag}]` and send. `tag` tells repeated notices of one
     stage apart (a reminder point; an escalation defaults to its count).
     """
-    approval = (
-        ApprovalRequest.objects.select_related("policy", "assigned_group", "assignee")
-        .filter(pk=approval_id)
-        .first()
-    )
-    if approval is None or approval.status != ApprovalRequest.Status.PENDING:
+    try:
+        # get(): no ORDER BY to compile for a primary key; only the columns a notice reads.
+        approval = (
+            ApprovalRequest.objects.select_related("policy", "assigned_group")
+            .only(*NOTICE_COLUMNS)
+            .get(pk=approval_id)
+        )
+    except ApprovalRequest.DoesNotExist:
+        return 0
+    if approval.status != ApprovalRequest.Status.PENDING:
         return 0
     if approval.stage != stage:
         return 0
     if kind == Kind.ESCALATED and not tag:
         tag = str(approval.escalation_count)
-    options = list(
-        DecisionOption.objects.filter(policy_id=approval.policy_id).order_by("position", "id")
-    )
+    # The policy's options in (position, id) order, from the specs cached per policy version.
+    options = list(policy_specs(approval.policy).options.values())
     recipients = _recipients(approval)
     if not recipients:
         return 0

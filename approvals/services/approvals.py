@@ -582,6 +582,15 @@ def _count_of(queryset: Any, constant_column: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def first_vote_ends_stage(approval: ApprovalRequest) -> bool:
+    """Whether no vote can exist on this pending request: it is at its first stage and any vote
+    there ends that stage (quorum "one": a reject or request-changes ends the request, an
+    approval completes the stage, see `_quorum_met`). Votes are only ever recorded by
+    `approval_decide`, and a request's stage only moves forward."""
+    stage = approval.current_stage or {"quorum": "one"}
+    return approval.stage == 1 and stage.get("quorum", "one") not in ("all", "count")
+
+
 def _quorum_met(stage: dict[str, Any], standing: dict[str, Any]) -> bool:
     """Whether one more approval completes the stage."""
     quorum = stage.get("quorum", "one")

@@ -1,0 +1,75 @@
+"""What one "a request waits on you" notice costs in queries (docs/notifications.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals.models import ApprovalRequest, DeepLink, Notification, Policy
+from approvals.notifications.email import notify
+from approvals.services import approval_decide
+from approvals.services.approvals import first_vote_ends_stage
+from approvals.services.policies import policy_specs
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    return [query["sql"].split()[0].upper() for query in captured.captured_queries]
+
+
+def test_an_assigned_notice_reads_two_rows_and_writes_three(
+    pending: ApprovalRequest, reviewer: Any
+) -> None:
+    ApprovalRequest.objects.filter(pk=pending.pk).update(assignee=reviewer)
+    policy_specs(pending.policy)  # the options are cached per policy version, as in a worker
+    with CaptureQueriesContext(connection) as captured:
+        assert notify(approval_id=str(pending.pk), kind="assigned", stage=pending.stage) == 1
+    assert _statements(captured) == [
+        # The request with its policy and group, only the columns a notice reads.
+        "SELECT",
+        # The recipient with their profile; four-eyes' verified-address test is an EXISTS in
+        # it (the request names an email), and no votes subquery: at a first stage that any
+        # vote ends, no one can have voted.
+        "SELECT",
+        # The claim (at most once): its own transaction, a savepoint inside the test's.
+        "SAVEPOINT",
+        "INSERT",
+        "RELEASE",
+        # One deep link per option, one INSERT.
+        "SAVEPOINT",
+        "INSERT",
+        "RELEASE",
+        # Marked sent.
+        "UPDATE",
+    ]
+    (message,) = mail.outbox
+    assert message.to == [reviewer.email]
+    assert Notification.objects.get().sent_at is not None
+    assert DeepLink.objects.filter(reviewer=reviewer).count() == 3
+
+
+@pytest.mark.parametrize("option", ["approve", "reject", "request_changes"])
+def test_a_vote_at_a_first_stage_of_quorum_one_leaves_that_stage(
+    pending: ApprovalRequest, reviewer: Any, policy: Policy, option: str
+) -> None:
+    """What lets a notice skip the votes subquery (`first_vote_ends_stage`): every option ends
+    the stage (the default policy has one stage, so an approval approves)."""
+    assert first_vote_ends_stage(pending)
+    approval_decide(approval=pending, reviewer=reviewer, option=option, comment="because")
+    pending.refresh_from_db()
+    assert not (pending.status == ApprovalRequest.Status.PENDING and pending.stage == 1)
+
+
+def test_a_stage_that_counts_votes_still_reads_them(
+    pending: ApprovalRequest, reviewer: Any, other_reviewer: Any
+) -> None:
+    pending.stage_plan[0]["quorum"] = "all"
+    ApprovalRequest.objects.filter(pk=pending.pk).update(stage_plan=pending.stage_plan)
+    pending.refresh_from_db()
+    assert not first_vote_ends_stage(pending)
+    approval_decide(approval=pending, reviewer=other_reviewer, option="approve")
+    assert notify(approval_id=str(pending.pk), kind="assigned", stage=pending.stage) == 1
+    assert [m.to for m in mail.outbox] == [[reviewer.email]]
