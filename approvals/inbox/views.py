@@ -290,9 +290,13 @@ def inbox_detail(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
 def inbox_decide(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """A decision through `approval_decide`; then the next item of the same view."""
     group_ids = reviewer_group_ids(request.user)
-    approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
+    # The form needs the policy and the payload; `approval_decide` re-reads the row locked.
+    approval = approval_get_for_reviewer(
+        user=request.user, pk=pk, group_ids=group_ids, for_decision=True
+    )
     form = DecideForm(request.POST, approval=approval, options=approval_options(approval))
     if not form.is_valid():
+        approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
         return _render_detail(request, approval, group_ids, status=422, form=form)
     try:
         if form.chosen.remember:
