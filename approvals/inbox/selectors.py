@@ -197,6 +197,11 @@ def approvals_visible_to(*, user: Any, group_ids: list[int] | None = None) -> Qu
     return ApprovalRequest.objects.filter(Q(assigned_group_id__in=group_ids) | Exists(mine))
 
 
+# A page never shows the policy's secrets: left out of its joined row, they cost a decryption
+# each (approvals/fields.py) and are read only where a callback is signed.
+POLICY_SECRETS = ("policy__signing_secret", "policy__previous_signing_secret")
+
+
 def _with_joins(queryset: QuerySet) -> QuerySet:
     return queryset.select_related("policy", "assigned_group", "assignee")
 
@@ -614,7 +619,7 @@ def next_for_reviewer(
     sql, params = _next_id_sql(reviewer=reviewer, view=view, group_ids=group_ids, exclude=exclude)
     # `sql` holds table names and placeholders only (`_next_id_sql`).
     first = RawSQL(sql, params)  # noqa: S611
-    rows = list(_with_joins(ApprovalRequest.objects.filter(pk=first)))
+    rows = list(_with_joins(ApprovalRequest.objects.filter(pk=first)).defer(*POLICY_SECRETS))
     return rows[0] if rows else None
 
 

@@ -115,7 +115,7 @@ def test_a_decision_through_the_inbox_runs_a_fixed_number_of_queries(
     settings.AUDIT_SEAL_INLINE = False
     fill(submit, reviewer, other_reviewer, 2)
     mine = ApprovalRequest.objects.filter(assignee=reviewer, status="pending")
-    few = decide_statements(alice, mine.order_by("due_at", "id").first())
+    few = decide_statements(alice, mine.earliest("due_at", "id"))
     fill(submit, reviewer, other_reviewer, 48)  # 50 of each
-    many = decide_statements(alice, mine.order_by("due_at", "id").first())
+    many = decide_statements(alice, mine.earliest("due_at", "id"))
     assert few == many == DECIDE_VIEW_QUERIES, "\n".join(many)
