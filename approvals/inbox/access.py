@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from approvals.inbox.selectors import POLICY_SECRETS, approvals_visible_to
+from approvals.inbox.selectors import approvals_visible_to
 from approvals.models import ApprovalRequest
 
 
@@ -60,7 +60,7 @@ def approval_get_for_reviewer(
     if for_decision:
         found = found.select_related("policy").only(*DECISION_COLUMNS)
     else:
-        found = found.select_related(*DETAIL_JOINS).defer(*POLICY_SECRETS)
+        found = found.select_related(*DETAIL_JOINS)
     # One row at most: no ORDER BY needed (`first()` would add one).
     approval = next(iter(found[:1]), None)
     if approval is None:

@@ -197,11 +197,6 @@ def approvals_visible_to(*, user: Any, group_ids: list[int] | None = None) -> Qu
     return ApprovalRequest.objects.filter(Q(assigned_group_id__in=group_ids) | Exists(mine))
 
 
-# A page never shows the policy's secrets: left out of its joined row, they cost a decryption
-# each (approvals/fields.py) and are read only where a callback is signed.
-POLICY_SECRETS = ("policy__signing_secret", "policy__previous_signing_secret")
-
-
 def _with_joins(queryset: QuerySet) -> QuerySet:
     return queryset.select_related("policy", "assigned_group", "assignee")
 
@@ -563,6 +558,22 @@ _NEXT_PARTS: dict[str, tuple[bool, bool, str]] = {
 }
 
 
+# What the detail pane reads of the next item (approvals/inbox/views.py `_detail_context`,
+# templates/approvals/detail.html): the whole request, and of its joined rows only these.
+PANE_COLUMNS = (
+    *(field.name for field in ApprovalRequest._meta.concrete_fields),
+    "policy__name",
+    "policy__summary",
+    "policy__version",
+    "policy__created_at",
+    "policy__payload_schema",
+    "policy__visible_fields",
+    "policy__editable_fields",
+    "assigned_group__name",
+    "assignee__username",
+)
+
+
 def _next_id_sql(
     *, reviewer: Any, view: str, group_ids: list[int], exclude: Any
 ) -> tuple[str, list[Any]]:
@@ -619,7 +630,7 @@ def next_for_reviewer(
     sql, params = _next_id_sql(reviewer=reviewer, view=view, group_ids=group_ids, exclude=exclude)
     # `sql` holds table names and placeholders only (`_next_id_sql`).
     first = RawSQL(sql, params)  # noqa: S611
-    rows = list(_with_joins(ApprovalRequest.objects.filter(pk=first)).defer(*POLICY_SECRETS))
+    rows = list(_with_joins(ApprovalRequest.objects.filter(pk=first)).only(*PANE_COLUMNS))
     return rows[0] if rows else None
 
 

@@ -71,24 +71,15 @@ OUTCOME_STATUS: dict[str, str] = {
 # --- helpers (private: called only inside a service's transaction) ---------------------------
 
 
-# What a decision never reads of the policy: the secrets (a decryption each), the texts.
-DECISION_DEFERRED = (
-    "policy__summary",
-    "policy__payload_schema",
-    "policy__signing_secret",
-    "policy__previous_signing_secret",
-)
-
-
 def lock_approval(approval: ApprovalRequest, *, for_decision: bool = False) -> ApprovalRequest:
     """Re-read the row under a lock, so two deciders (or a decider and the sweep) serialise.
 
     Only inside a service's transaction; `of=("self",)` keeps the joined rows unlocked. A
-    decision (`for_decision`) reads only the policy of the joined rows, not all of it.
+    decision (`for_decision`) reads only the policy of the joined rows.
     """
     locked = ApprovalRequest.objects.select_for_update(of=("self",))
     if for_decision:
-        locked = locked.select_related("policy").defer(*DECISION_DEFERRED)
+        locked = locked.select_related("policy")
     else:
         locked = locked.select_related("policy", "assigned_group", "assignee")
     return locked.get(pk=approval.pk)
