@@ -547,7 +547,8 @@ def filter_choices(*, group_ids: list[int]) -> tuple[list[Policy], list[Reviewer
 # time, missing last, then id). Its id is found like the counters' parts above, in plain SQL
 # built without the ORM: one index range per part (my assignments; each group's unassigned
 # queue), each limited to its first row, in one UNION ALL; the outer ORDER BY picks the first
-# head. The row is loaded with its joins in the same query (`WHERE id = (that subquery)`).
+# head. The row is loaded with its joins in the same query (`WHERE id = (that subquery)`);
+# docs/performance.md "A decision through the inbox".
 _NEXT_PARTS: dict[str, tuple[bool, bool, str]] = {
     # view: (my assignments, my groups' queues, due filter)
     "todo": (True, True, ""),
