@@ -53,22 +53,25 @@ def hubspot_completion_enqueue(
     HubSpot workflow action waits on it; None otherwise."""
     if approval.status not in HUBSPOT_DECISION:
         return None
+    # Two columns, no join: this runs in every final decision's transaction.
     link = (
         InboundEvent.objects.filter(approval=approval)
         .exclude(callback_id="")
-        .select_related("source")
+        .order_by("pk")
+        .values_list("source_id", "callback_id")
         .first()
     )
     if link is None:
         return None
+    source_id, callback_id = link
     now = timezone.now()
     event = OutboxEvent.objects.create(
         approval=approval,
         event_type=event_type,
         kind=OutboxEvent.Kind.HUBSPOT_COMPLETE,
-        inbound_source=link.source,
+        inbound_source_id=source_id,
         body=completion_body(approval, decision),
-        target_url=completion_url(link.callback_id),
+        target_url=completion_url(callback_id),
         status=OutboxEvent.Status.PENDING,
         next_attempt_at=now,
         created_at=now,

@@ -25,22 +25,44 @@ class AuthenticatedHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+# What a detail pane shows of a request besides its own row.
+DETAIL_JOINS = ("policy", "assigned_group", "assignee", "previous")
+# What a decision reads of the request before `approval_decide` re-reads it locked: the title
+# (the "recorded" notice), the payload and the policy's version and fields (the form, its
+# options and "approve and remember").
+DECISION_COLUMNS = (
+    "id",
+    "title",
+    "payload",
+    "policy__version",
+    "policy__created_at",
+    "policy__editable_fields",
+    "policy__visible_fields",
+)
+
+
 def approval_get_for_reviewer(
-    *, user: User | AnonymousUser, pk: Any, group_ids: list[int] | None = None
+    *,
+    user: User | AnonymousUser,
+    pk: Any,
+    group_ids: list[int] | None = None,
+    for_decision: bool = False,
 ) -> ApprovalRequest:
-    """The request `pk` if `user` may see it (their groups' work or one they decided on)."""
+    """The request `pk` if `user` may see it (their groups' work or one they decided on), with
+    what a detail pane shows; `for_decision`: only DECISION_COLUMNS."""
     try:
         pk = uuid.UUID(str(pk))
     except ValueError:
         raise Http404("No such request.") from None
     if not user.is_authenticated or not user.is_active:
         raise Http404("No such request.")
-    approval = (
-        approvals_visible_to(user=user, group_ids=group_ids)
-        .filter(pk=pk)
-        .select_related("policy", "assigned_group", "assignee", "previous")
-        .first()
-    )
+    found = approvals_visible_to(user=user, group_ids=group_ids).filter(pk=pk)
+    if for_decision:
+        found = found.select_related("policy").only(*DECISION_COLUMNS)
+    else:
+        found = found.select_related(*DETAIL_JOINS)
+    # One row at most: no ORDER BY needed (`first()` would add one).
+    approval = next(iter(found[:1]), None)
     if approval is None:
         raise Http404("No such request.")
     return approval

@@ -25,6 +25,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -542,15 +543,96 @@ def filter_choices(*, group_ids: list[int]) -> tuple[list[Policy], list[Reviewer
     return policies, groups
 
 
+# The item to show after a decision: the first row of the view in the list's own order (due
+# time, missing last, then id). Its id is found like the counters' parts above, in plain SQL
+# built without the ORM: one index range per part (my assignments; each group's unassigned
+# queue), each limited to its first row, in one UNION ALL; the outer ORDER BY picks the first
+# head. The row is loaded with its joins in the same query (`WHERE id = (that subquery)`);
+# docs/performance.md "A decision through the inbox".
+_NEXT_PARTS: dict[str, tuple[bool, bool, str]] = {
+    # view: (my assignments, my groups' queues, due filter)
+    "todo": (True, True, ""),
+    "assigned": (True, False, ""),
+    "queue": (False, True, ""),
+    "due_soon": (True, True, " AND r.due_at >= %s AND r.due_at < %s"),
+    "overdue": (True, True, " AND r.due_at < %s"),
+}
+
+
+# What the detail pane reads of the next item (approvals/inbox/views.py `_detail_context`,
+# templates/approvals/detail.html): the whole request, and of its joined rows only these.
+PANE_COLUMNS = (
+    *(field.name for field in ApprovalRequest._meta.concrete_fields),
+    "policy__name",
+    "policy__summary",
+    "policy__version",
+    "policy__created_at",
+    "policy__payload_schema",
+    "policy__visible_fields",
+    "policy__editable_fields",
+    "assigned_group__name",
+    "assignee__username",
+)
+
+
+def _next_id_sql(
+    *, reviewer: Any, view: str, group_ids: list[int], exclude: Any
+) -> tuple[str, list[Any]]:
+    """The subquery for the id of the view's first row, and its parameters (positional)."""
+    request, decision = ApprovalRequest._meta.db_table, Decision._meta.db_table
+    mine, queues, due = _NEXT_PARTS[view]
+    now = timezone.now()
+    due_params = {"due_soon": [now, now + DUE_SOON], "overdue": [now]}.get(view, [])
+    pk_field = ApprovalRequest._meta.pk
+    assert pk_field is not None
+    common = " AND r.status = %s"
+    common_params: list[Any] = [Status.PENDING.value]
+    if exclude is not None:
+        common += " AND r.id <> %s"
+        common_params.append(pk_field.get_db_prep_value(exclude, connection))
+    common += (
+        f" AND NOT EXISTS (SELECT 1 FROM {decision} d WHERE d.approval_id = r.id"  # noqa: S608
+        " AND d.decided_by_id = %s)" + due
+    )
+    common_params += [
+        reviewer.pk,
+        *(connection.ops.adapt_datetimefield_value(at) for at in due_params),
+    ]
+    parts: list[tuple[str, list[Any]]] = []
+    if mine:
+        parts.append(("r.assignee_id = %s", [reviewer.pk]))
+    if queues:
+        parts += [
+            ("r.assigned_group_id = %s AND r.assignee_id IS NULL", [group_id])
+            for group_id in group_ids
+        ]
+    # Table names from the models and placeholders only: every value stays a bound parameter.
+    union = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT r.due_at, r.id FROM {request} r WHERE {where}{common}"  # noqa: S608
+        f" ORDER BY r.due_at ASC NULLS LAST, r.id ASC LIMIT 1) AS part{index}"
+        for index, (where, _) in enumerate(parts)
+    )
+    sql = (
+        f"SELECT heads.id FROM ({union}) AS heads"  # noqa: S608
+        " ORDER BY heads.due_at ASC NULLS LAST, heads.id ASC LIMIT 1"
+    )
+    return sql, [value for _, where_params in parts for value in (*where_params, *common_params)]
+
+
 def next_for_reviewer(
     *, reviewer: Any, view: str, group_ids: list[int], exclude: Any = None
 ) -> ApprovalRequest | None:
-    """The item to show after a decision: the top of the same view (To do after history)."""
+    """The item to show after a decision: the top of the same view (To do after history),
+    `exclude` left out, with its joins: one query, whatever the backlog."""
     view = view if view in PENDING_VIEWS else "todo"
-    page = inbox_for_reviewer(
-        reviewer=reviewer, view=view, group_ids=group_ids, limit=2, columns=None
-    )
-    return next((item for item in page.items if item.pk != exclude), None)
+    mine, queues, _ = _NEXT_PARTS[view]
+    if not mine and not (queues and group_ids):
+        return None
+    sql, params = _next_id_sql(reviewer=reviewer, view=view, group_ids=group_ids, exclude=exclude)
+    # `sql` holds table names and placeholders only (`_next_id_sql`).
+    first = RawSQL(sql, params)  # noqa: S611
+    rows = list(_with_joins(ApprovalRequest.objects.filter(pk=first)).only(*PANE_COLUMNS))
+    return rows[0] if rows else None
 
 
 # --- the detail page --------------------------------------------------------------------------
@@ -562,10 +644,41 @@ def approval_options(approval: ApprovalRequest) -> list[DecisionOption]:
     return sorted(options, key=lambda option: (option.position, option.pk))
 
 
+# What the timeline and "Recent decisions" show of their rows (approvals/inbox/presenters.py,
+# templates/approvals/detail.html): the rest (payloads, hashes) is never read for the pane.
+TIMELINE_COLUMNS = (
+    "at",
+    "action",
+    "actor",
+    "data",
+    "decision__stage",
+    "decision__outcome",
+    "decision__option_label",
+    "decision__comment",
+    "decision__channel",
+    "decision__decided_by_id",
+)
+RECENT_COLUMNS = (
+    "approval_id",
+    "outcome",
+    "option_label",
+    "comment",
+    "channel",
+    "decided_by_name",
+    "decided_at",
+    "approval__title",
+    "approval__status",
+)
+
+
 def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
-    """Every audit entry of the request, oldest first, with its decision joined."""
+    """Every audit entry of the request, oldest first, with its decision joined: only the
+    columns the timeline shows (approvals/inbox/presenters.py `timeline`)."""
     return list(
-        AuditEntry.objects.filter(approval=approval).select_related("decision").order_by("id")
+        AuditEntry.objects.filter(approval=approval)
+        .select_related("decision")
+        .only(*TIMELINE_COLUMNS)
+        .order_by("id")
     )
 
 
@@ -593,5 +706,6 @@ def recent_policy_decisions(
         )
         .exclude(approval_id=approval.pk)
         .select_related("approval")
+        .only(*RECENT_COLUMNS)
         .order_by("-decided_at", "-id")[:limit]
     )

@@ -290,9 +290,13 @@ def inbox_detail(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
 def inbox_decide(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     """A decision through `approval_decide`; then the next item of the same view."""
     group_ids = reviewer_group_ids(request.user)
-    approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
+    # The form needs the policy and the payload; `approval_decide` re-reads the row locked.
+    approval = approval_get_for_reviewer(
+        user=request.user, pk=pk, group_ids=group_ids, for_decision=True
+    )
     form = DecideForm(request.POST, approval=approval, options=approval_options(approval))
     if not form.is_valid():
+        approval = approval_get_for_reviewer(user=request.user, pk=pk, group_ids=group_ids)
         return _render_detail(request, approval, group_ids, status=422, form=form)
     try:
         if form.chosen.remember:
@@ -446,18 +450,15 @@ def _requester_context(approval: ApprovalRequest, user: Any) -> dict[str, Any]:
     request names nobody): the matching users; a `requested_by` that matches nobody is shown
     as unverified."""
     identity = requester_of(approval)
+    username = get_user_model().USERNAME_FIELD
+    # (id, username) of the matching users, straight from `requester_users`' own filter.
     matches = (
-        list(
-            get_user_model()
-            .objects.filter(pk__in=requester_users(identity))
-            .order_by("pk")
-            .only("pk", "username")[:5]
-        )
+        list(requester_users(identity).order_by("pk").values_list("pk", username)[:5])
         if identity
         else []
     )
     return {
-        "is_requester": any(match.pk == user.pk for match in matches),
-        "requester_names": [match.get_username() for match in matches],
+        "is_requester": any(pk == user.pk for pk, _ in matches),
+        "requester_names": [name for _, name in matches],
         "requester_unverified": bool(approval.requested_by) and not matches,
     }

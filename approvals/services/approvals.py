@@ -71,21 +71,23 @@ OUTCOME_STATUS: dict[str, str] = {
 # --- helpers (private: called only inside a service's transaction) ---------------------------
 
 
-def lock_approval(approval: ApprovalRequest) -> ApprovalRequest:
+def lock_approval(approval: ApprovalRequest, *, for_decision: bool = False) -> ApprovalRequest:
     """Re-read the row under a lock, so two deciders (or a decider and the sweep) serialise.
 
-    Only inside a service's transaction; `of=("self",)` keeps the joined rows unlocked.
+    Only inside a service's transaction; `of=("self",)` keeps the joined rows unlocked. A
+    decision (`for_decision`) reads only the policy of the joined rows.
     """
-    return (
-        ApprovalRequest.objects.select_for_update(of=("self",))
-        .select_related("policy", "assigned_group", "assignee")
-        .get(pk=approval.pk)
-    )
+    locked = ApprovalRequest.objects.select_for_update(of=("self",))
+    if for_decision:
+        locked = locked.select_related("policy")
+    else:
+        locked = locked.select_related("policy", "assigned_group", "assignee")
+    return locked.get(pk=approval.pk)
 
 
-def _lock_pending(approval: ApprovalRequest) -> ApprovalRequest:
+def _lock_pending(approval: ApprovalRequest, *, for_decision: bool = False) -> ApprovalRequest:
     """Lock the row and refuse politely if someone already finished it."""
-    approval = lock_approval(approval)
+    approval = lock_approval(approval, for_decision=for_decision)
     if approval.status != Status.PENDING:
         raise already_decided(approval)
     return approval
@@ -622,7 +624,8 @@ def approval_decide(
     an approval that meets the stage's quorum moves to the next stage, or approves the request
     after the last stage. The whole vote's audit entries go in one insert.
     """
-    approval = _lock_pending(approval)
+    # The group and the assignee are not read here (a stage advance picks new ones).
+    approval = _lock_pending(approval, for_decision=True)
     stage = approval.current_stage or {"quorum": "one"}
     standing = _standing(approval, reviewer, stage)
     if standing is None:

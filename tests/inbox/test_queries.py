@@ -73,3 +73,49 @@ def test_the_detail_queries_stay_flat_from_1_to_50_requests(
     assert count_queries(alice, f"/inbox/{last.pk}/") == few_page
     assert count_queries(alice, f"/inbox/{last.pk}/", **hx(target="detail")) == few_fragment
     assert few_fragment <= 8, few_fragment
+
+
+# A decision through the inbox (HTMX: decide, then the next item's pane), sealing after commit
+# as in production (docs/architecture.md "The audit chain: sealed after commit"):
+DECIDE_VIEW_QUERIES = [
+    "SELECT",  # the session
+    "SELECT",  # the user
+    "SELECT",  # my groups
+    "SELECT",  # the request, if mine to see, with its policy: only what the form reads
+    "SAVEPOINT",  # approval_decide's transaction
+    "SELECT",  # the request again, locked (FOR UPDATE), with its policy
+    "SELECT",  # my standing: member of the group? voted already? (one query)
+    "INSERT",  # the Decision, final from the start
+    "UPDATE",  # the request: approved
+    "INSERT",  # its history row
+    "INSERT",  # decided + approved: the audit entries, one INSERT
+    "INSERT",  # the outbox event for the callback
+    "SELECT",  # a HubSpot workflow action waiting on this request?
+    "RELEASE",  # commit
+    "SELECT",  # the next item of the view, found and loaded in one query
+    "SELECT",  # its timeline (audit entries with their decisions)
+    "SELECT",  # who asked for it (four-eyes)
+    "SELECT",  # recent decisions of its policy
+]
+
+
+def decide_statements(client: Client, approval: ApprovalRequest) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            f"/inbox/{approval.pk}/decide", {"option": "approve", "comment": "ok"}, headers=hx()
+        )
+    assert response.status_code == 200
+    assert b"recorded for" in response.content and b"data-detail" in response.content
+    return [query["sql"].lstrip().split()[0].upper() for query in captured.captured_queries]
+
+
+def test_a_decision_through_the_inbox_runs_a_fixed_number_of_queries(
+    alice: Client, submit: Any, reviewer: Any, other_reviewer: Any, settings: Any
+) -> None:
+    settings.AUDIT_SEAL_INLINE = False
+    fill(submit, reviewer, other_reviewer, 2)
+    mine = ApprovalRequest.objects.filter(assignee=reviewer, status="pending")
+    few = decide_statements(alice, mine.earliest("due_at", "id"))
+    fill(submit, reviewer, other_reviewer, 48)  # 50 of each
+    many = decide_statements(alice, mine.earliest("due_at", "id"))
+    assert few == many == DECIDE_VIEW_QUERIES, "\n".join(many)

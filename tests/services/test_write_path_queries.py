@@ -35,7 +35,7 @@ INTAKE_QUERIES = [
 # One decision (approve, quorum "one", last stage: the request ends approved):
 DECIDE_QUERIES = [
     "SAVEPOINT",  # approval_decide's transaction
-    "SELECT",  # the request, locked (FOR UPDATE), with policy, group and assignee
+    "SELECT",  # the request, locked (FOR UPDATE), with its policy
     "SELECT",  # the reviewer's standing: member of the group? voted already? (one query)
     "INSERT",  # the Decision, final from the start
     "UPDATE",  # the request: approved
