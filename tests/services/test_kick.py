@@ -28,6 +28,8 @@ def test_the_first_commit_of_a_window_queues_one_sealer_run(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.AUDIT_SEAL_INLINE = False
+    # A window longer than the test, so a slow machine cannot see it close before the check.
+    settings.AUDIT_SEAL_WINDOW_SECONDS = 60
     _record(django_capture_on_commit_callbacks, "first")
     # Celery is eager under pytest: the queued run sealed the entry at once.
     assert _unsealed() == 0
@@ -38,6 +40,7 @@ def test_later_commits_of_the_window_queue_nothing_and_wait_for_its_run(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.AUDIT_SEAL_INLINE = False
+    settings.AUDIT_SEAL_WINDOW_SECONDS = 60
     _record(django_capture_on_commit_callbacks, "first")
     _record(django_capture_on_commit_callbacks, "second")
     # In production the window's run starts when the window closes and takes this one in; the
