@@ -49,7 +49,7 @@ RECENT_DECISIONS = 5
 # The counters count up to here and then show "100+": a number a person can act on, read
 # through an index range of at most COUNT_CAP rows per part whatever the backlog.
 COUNT_CAP = 100
-# What a list row shows (templates/approvals/inbox_row.html); the rest of a request (its
+# What a list row shows (approvals/inbox/presenters.py `list_rows`); the rest of a request (its
 # payload, stage plan, JSON columns) is never read for the list.
 LIST_COLUMNS = (
     "id",
