@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
@@ -39,7 +40,11 @@ from approvals.models import (
     Policy,
     ReviewerGroup,
 )
-from approvals.services.policies import policy_specs
+from approvals.services.policies import (
+    FILTER_CHOICES_VERSION,
+    filter_choices_version,
+    policy_specs,
+)
 
 Status = ApprovalRequest.Status
 
@@ -533,12 +538,38 @@ def count_label(number: int) -> str:
     return f"{COUNT_CAP}+" if number >= COUNT_CAP else str(number)
 
 
+# How long a reviewer's filter menus stay in the shared cache: a change that sends no signal
+# (a bulk update) shows within this time; every other change at once.
+FILTER_CHOICES_SECONDS = 300
+
+
 def filter_choices(*, group_ids: list[int]) -> tuple[list[Policy], list[ReviewerGroup]]:
-    """The policies that route to my groups and the groups themselves, for the filters."""
+    """The policies that route to my groups and the groups themselves, for the filters.
+
+    Read from the shared cache when stored under the current version (one round trip for
+    both keys); a change to a policy, a stage or a group replaces the version
+    (approvals/services/policies.py `forget_filter_choices`), so the menus are read again.
+    """
+    key = "inbox:filter-choices:" + ",".join(map(str, sorted(group_ids)))
+    found = cache.get_many([FILTER_CHOICES_VERSION, key])
+    version, entry = found.get(FILTER_CHOICES_VERSION), found.get(key)
+    if version is not None and entry is not None and entry[0] == version:
+        return entry[1], entry[2]
+    if version is None:
+        cache.add(FILTER_CHOICES_VERSION, filter_choices_version(), None)
+        version = cache.get(FILTER_CHOICES_VERSION)
+    # Only what the menus and the filters read: no secret of a policy goes to the cache.
     policies = list(
-        Policy.objects.filter(stages__group_id__in=group_ids).distinct().order_by("name")
+        Policy.objects.filter(stages__group_id__in=group_ids)
+        .only("id", "slug", "name", "payload_schema", "visible_fields")
+        .distinct()
+        .order_by("name")
     )
-    groups = list(ReviewerGroup.objects.filter(pk__in=group_ids).order_by("name"))
+    groups = list(
+        ReviewerGroup.objects.filter(pk__in=group_ids).only("id", "slug", "name").order_by("name")
+    )
+    if version is not None:
+        cache.set(key, (version, policies, groups), FILTER_CHOICES_SECONDS)
     return policies, groups
 
 

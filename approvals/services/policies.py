@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
@@ -69,6 +71,31 @@ def policy_specs(policy: Policy) -> PolicySpecs:
 def forget_policy_specs(**kwargs: Any) -> None:
     with _SPECS_LOCK:
         _SPECS.clear()
+
+
+# The inbox's filter menus (approvals/inbox/selectors.py `filter_choices`) are kept in the shared
+# cache under this version; a change to a policy, a stage or a group replaces it, in every
+# process at once. Replaced now (the rest of this transaction reads the change) and again after
+# the commit: a page that read the old rows in between is stored under the version it read.
+FILTER_CHOICES_VERSION = "inbox:filter-choices:version"
+
+
+def filter_choices_version() -> str:
+    return uuid.uuid4().hex
+
+
+@receiver(post_save, sender=Policy)
+@receiver(post_delete, sender=Policy)
+@receiver(post_save, sender=PolicyStage)
+@receiver(post_delete, sender=PolicyStage)
+@receiver(post_save, sender=ReviewerGroup)
+@receiver(post_delete, sender=ReviewerGroup)
+def forget_filter_choices(**kwargs: Any) -> None:
+    def replace() -> None:
+        cache.set(FILTER_CHOICES_VERSION, filter_choices_version(), None)
+
+    replace()
+    transaction.on_commit(replace)
 
 
 def policy_route_specs(policy: Policy) -> tuple[list[routing.RuleSpec], list[routing.StageSpec]]:
