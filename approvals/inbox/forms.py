@@ -58,7 +58,8 @@ class InboxFilterForm(forms.Form):
                     "name": name,
                     "label": field.label,
                     "options": [
-                        (value, label, value == chosen) for value, label in field.field.choices
+                        (value, label, value == chosen)
+                        for value, label in self.fields[name].choices
                     ],
                 }
             )

@@ -76,12 +76,13 @@ def list_rows(
         pending = item.status == ApprovalRequest.Status.PENDING
         due_at = timezone.localtime(item.due_at) if item.due_at is not None else None
         due_text, due_state = due_label(item.due_at, now)
-        meta = [item.policy.name]
+        # The names come with the row (approvals/inbox/selectors.py `_rows`).
+        meta = [item.policy_name]  # type: ignore[attr-defined]
         if item.external_id:
             meta.append(item.external_id)
-        meta.append(item.assigned_group.name if item.assigned_group else "no group")
-        if item.assignee:
-            meta.append(item.assignee.get_username())
+        meta.append(item.group_name or "no group")  # type: ignore[attr-defined]
+        if item.assignee_id is not None:
+            meta.append(item.assignee_name)  # type: ignore[attr-defined]
         elif pending:
             meta.append("unassigned")
         rows.append(

@@ -54,8 +54,9 @@ RECENT_DECISIONS = 5
 # The counters count up to here and then show "100+": a number a person can act on, read
 # through an index range of at most COUNT_CAP rows per part whatever the backlog.
 COUNT_CAP = 100
-# What a list row shows (approvals/inbox/presenters.py `list_rows`); the rest of a request (its
-# payload, stage plan, JSON columns) is never read for the list.
+# What a list row shows (approvals/inbox/presenters.py `list_rows`), with the names of its policy,
+# group and assignee beside them (`_rows`); the rest of a request (its payload, stage plan, JSON
+# columns) is never read for the list.
 LIST_COLUMNS = (
     "id",
     "title",
@@ -66,9 +67,6 @@ LIST_COLUMNS = (
     "assignee_id",
     "assigned_group_id",
     "policy_id",
-    "policy__name",
-    "assigned_group__name",
-    "assignee__username",
 )
 
 # The inbox views, in the order the sidebar shows them.
@@ -205,6 +203,19 @@ def _with_joins(queryset: QuerySet) -> QuerySet:
     return queryset.select_related("policy", "assigned_group", "assignee")
 
 
+def _rows(queryset: QuerySet, columns: tuple[str, ...] | None) -> QuerySet:
+    """Every column with the policy, group and assignee joined (columns None: a detail pane),
+    or only `columns` with the three names as `policy_name`, `group_name` and `assignee_name`
+    (a list row: one object per row, not four)."""
+    if columns is None:
+        return _with_joins(queryset)
+    return queryset.only(*columns).annotate(
+        policy_name=F("policy__name"),
+        group_name=F("assigned_group__name"),
+        assignee_name=F(f"assignee__{get_user_model().USERNAME_FIELD}"),
+    )
+
+
 def _not_voted(user: Any) -> Exists:
     # Under an "all" or "N approvals" quorum a request stays open after my vote; it is not my
     # work any more (and "next item" must not hand it back to me).
@@ -287,8 +298,8 @@ def inbox_for_reviewer(
         limit=limit,
     )
     page, more = keys[:limit], len(keys) > limit
-    rows = _with_joins(ApprovalRequest.objects.filter(pk__in=[pk for _, pk in page]))
-    by_id = {row.pk: row for row in (rows.only(*columns) if columns else rows)}
+    rows = _rows(ApprovalRequest.objects.filter(pk__in=[pk for _, pk in page]), columns)
+    by_id = {row.pk: row for row in rows}
     items = [by_id[pk] for _, pk in page if pk in by_id]
     next_cursor = Cursor(at=page[-1][0], pk=page[-1][1]).encode() if more else None
     return InboxPage(items=items, next_cursor=next_cursor)
@@ -428,8 +439,8 @@ def _decided_page(
         queryset = queryset.filter(
             Q(my_decided_at__lt=after.at) | Q(my_decided_at=after.at, id__lt=after.pk)
         )
-    ordered: QuerySet = _with_joins(queryset).order_by("-my_decided_at", "-id")
-    rows: list[Any] = list((ordered.only(*columns) if columns else ordered)[: limit + 1])
+    ordered = _rows(queryset, columns).order_by("-my_decided_at", "-id")
+    rows: list[Any] = list(ordered[: limit + 1])
     page, more = rows[:limit], len(rows) > limit
     next_cursor = Cursor(at=page[-1].my_decided_at, pk=page[-1].pk).encode() if more else None
     return InboxPage(items=page, next_cursor=next_cursor)
