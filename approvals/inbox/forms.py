@@ -46,6 +46,25 @@ class InboxFilterForm(forms.Form):
             for name in numeric_visible_fields(policies)
         ]
 
+    def menus(self) -> list[dict[str, Any]]:
+        """The policy, group and sort menus of the filter bar as plain values: each option as
+        (value, label, selected), selected when it is the submitted value."""
+        menus = []
+        for name in ("policy", "group", "sort"):
+            field = self[name]
+            chosen = field.value()
+            menus.append(
+                {
+                    "name": name,
+                    "label": field.label,
+                    "options": [
+                        (value, label, value == chosen)
+                        for value, label in self.fields[name].choices
+                    ],
+                }
+            )
+        return menus
+
     @property
     def is_filtered(self) -> bool:
         """A search, a policy or a group narrows the list (the sort does not)."""

@@ -6,6 +6,8 @@ reviewer may see is `approvals.formats.visible_values`, shared with email and ot
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 
 from approvals.formats import visible_values
 from approvals.inbox.selectors import DUE_SOON
@@ -51,11 +54,78 @@ def when(at: datetime) -> dict[str, str]:
     }
 
 
-def dress(items: list[ApprovalRequest]) -> list[ApprovalRequest]:
+def route_pattern(viewname: str) -> Callable[[Any], str]:
+    """`reverse(viewname, args=[pk])` for many ids at the cost of one reverse: the route's
+    address around a placeholder id, filled in by string formatting."""
+    placeholder = str(uuid.UUID(int=0))
+    before, _, after = reverse(viewname, args=[placeholder]).partition(placeholder)
+    return lambda pk: f"{before}{pk}{after}"
+
+
+def _date_names() -> tuple[list[str], list[str]]:
+    """The active language's short day and month names, as the `date` filter's "D" and "M"."""
+    return [str(WEEKDAYS_ABBR[day]) for day in range(7)], [
+        str(MONTHS_3[month]).title() for month in range(1, 13)
+    ]
+
+
+def list_rows(
+    items: list[ApprovalRequest], *, view: str, query: str, current_id: Any = None
+) -> list[dict[str, Any]]:
+    """The list's rows as plain values for templates/approvals/inbox_rows.html.
+
+    The inbox's hottest template: every address, date and label of a row is worked out here
+    once, so the template only prints values (a dict is the template's quickest lookup). The
+    text is what the template's own tags gave: `{% url %}`, `|date:'c'` and
+    `|date:'D j M Y, H:i T'` in the current time zone, "no group", "unassigned".
+    """
     now = timezone.now()
+    detail_url = route_pattern("inbox_detail")
+    suffix = f"?{query}" if query else ""
+    days, months = _date_names()
+    decided = view == "decided"
+    rows = []
     for item in items:
-        item.due_text, item.due_state = due_label(item.due_at, now)  # type: ignore[attr-defined]
-    return items
+        pk = str(item.pk)
+        pending = item.status == ApprovalRequest.Status.PENDING
+        due_at = timezone.localtime(item.due_at) if item.due_at is not None else None
+        due_text, due_state = due_label(item.due_at, now)
+        # The names come with the row (approvals/inbox/selectors.py `_rows`).
+        meta = [item.policy_name]  # type: ignore[attr-defined]
+        if item.external_id:
+            meta.append(item.external_id)
+        meta.append(item.group_name or "no group")  # type: ignore[attr-defined]
+        if item.assignee_id is not None:
+            meta.append(item.assignee_name)  # type: ignore[attr-defined]
+        elif pending:
+            meta.append("unassigned")
+        rows.append(
+            {
+                "pk": pk,
+                "title": item.title,
+                "href": detail_url(pk) + suffix,
+                "current": item.pk == current_id,
+                "checkbox": not decided and pending,
+                "status": item.status,
+                "outcome": (getattr(item, "my_outcome", "") or item.get_status_display())
+                if decided
+                else "",
+                "due_text": due_text,
+                "due_state": due_state,
+                "due_iso": due_at.isoformat() if due_at else "",
+                "due_title": (
+                    f"Due {days[due_at.weekday()]} {due_at.day} {months[due_at.month - 1]}"
+                    f" {due_at.year:04d}, {due_at:%H:%M} {due_at.tzname() or ''}"
+                )
+                if due_at
+                else "",
+                "meta": " · ".join(meta),
+                "escalated": item.escalated,
+                # A queue row's own claim button (templates/approvals/claim_form.html).
+                "claim": view == "queue" and item.assignee_id is None,
+            }
+        )
+    return rows
 
 
 def revision_diff(approval: ApprovalRequest) -> list[dict[str, str]]:

@@ -13,8 +13,10 @@ the measurements.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
+import logging
 import math
 import uuid
 from collections.abc import Iterable
@@ -23,8 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Field, FilteredRelation, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
@@ -40,18 +43,24 @@ from approvals.models import (
     Policy,
     ReviewerGroup,
 )
-from approvals.services.policies import policy_specs
+from approvals.services.policies import (
+    FILTER_CHOICES_VERSION,
+    filter_choices_version,
+    policy_specs,
+)
 
 Status = ApprovalRequest.Status
 
 PAGE_SIZE = 25
+log = logging.getLogger(__name__)
 DUE_SOON = timedelta(hours=4)
 RECENT_DECISIONS = 5
 # The counters count up to here and then show "100+": a number a person can act on, read
 # through an index range of at most COUNT_CAP rows per part whatever the backlog.
 COUNT_CAP = 100
-# What a list row shows (templates/approvals/inbox_row.html); the rest of a request (its
-# payload, stage plan, JSON columns) is never read for the list.
+# What a list row shows (approvals/inbox/presenters.py `list_rows`), with the names of its policy,
+# group and assignee beside them (`_rows`); the rest of a request (its payload, stage plan, JSON
+# columns) is never read for the list.
 LIST_COLUMNS = (
     "id",
     "title",
@@ -62,9 +71,6 @@ LIST_COLUMNS = (
     "assignee_id",
     "assigned_group_id",
     "policy_id",
-    "policy__name",
-    "assigned_group__name",
-    "assignee__username",
 )
 
 # The inbox views, in the order the sidebar shows them.
@@ -201,6 +207,48 @@ def _with_joins(queryset: QuerySet) -> QuerySet:
     return queryset.select_related("policy", "assigned_group", "assignee")
 
 
+def _rows(queryset: QuerySet, columns: tuple[str, ...] | None) -> QuerySet:
+    """Every column with the policy, group and assignee joined (columns None: a detail pane),
+    or only `columns` with the three names as `policy_name`, `group_name` and `assignee_name`
+    (a list row: one object per row, not four)."""
+    if columns is None:
+        return _with_joins(queryset)
+    return queryset.only(*columns).annotate(
+        policy_name=F("policy__name"),
+        group_name=F("assigned_group__name"),
+        assignee_name=F(f"assignee__{get_user_model().USERNAME_FIELD}"),
+    )
+
+
+def _rows_by_id(ids: list[uuid.UUID], columns: tuple[str, ...] | None) -> list[ApprovalRequest]:
+    """The rows of a page of keys, as `_rows` gives them. A list page's (`LIST_COLUMNS`) is one
+    plain SQL statement, built without the ORM on every page view like the counters' (raw()
+    still converts each column as the database needs: ids, times, booleans)."""
+    if columns != LIST_COLUMNS or not ids:
+        return list(_rows(ApprovalRequest.objects.filter(pk__in=ids), columns))
+    user = get_user_model()
+    tables = [model._meta.db_table for model in (ApprovalRequest, Policy, ReviewerGroup, user)]
+    username_field = user._meta.get_field(user.USERNAME_FIELD)
+    assert isinstance(username_field, Field)
+    username = username_field.column
+    selected = ", ".join(f"r.{name}" for name in LIST_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(ids))
+    # Table and column names from the models and placeholders only: every id is a parameter.
+    sql = (
+        f"SELECT {selected}, p.name AS policy_name, g.name AS group_name,"  # noqa: S608
+        f" u.{username} AS assignee_name FROM {tables[0]} r"
+        f" LEFT JOIN {tables[1]} p ON p.id = r.policy_id"
+        f" LEFT JOIN {tables[2]} g ON g.id = r.assigned_group_id"
+        f" LEFT JOIN {tables[3]} u ON u.id = r.assignee_id"
+        f" WHERE r.id IN ({placeholders})"
+    )
+    pk = ApprovalRequest._meta.pk
+    assert pk is not None
+    return list(
+        ApprovalRequest.objects.raw(sql, [pk.get_db_prep_value(i, connection) for i in ids])
+    )
+
+
 def _not_voted(user: Any) -> Exists:
     # Under an "all" or "N approvals" quorum a request stays open after my vote; it is not my
     # work any more (and "next item" must not hand it back to me).
@@ -283,8 +331,7 @@ def inbox_for_reviewer(
         limit=limit,
     )
     page, more = keys[:limit], len(keys) > limit
-    rows = _with_joins(ApprovalRequest.objects.filter(pk__in=[pk for _, pk in page]))
-    by_id = {row.pk: row for row in (rows.only(*columns) if columns else rows)}
+    by_id = {row.pk: row for row in _rows_by_id([pk for _, pk in page], columns)}
     items = [by_id[pk] for _, pk in page if pk in by_id]
     next_cursor = Cursor(at=page[-1][0], pk=page[-1][1]).encode() if more else None
     return InboxPage(items=items, next_cursor=next_cursor)
@@ -424,8 +471,8 @@ def _decided_page(
         queryset = queryset.filter(
             Q(my_decided_at__lt=after.at) | Q(my_decided_at=after.at, id__lt=after.pk)
         )
-    ordered: QuerySet = _with_joins(queryset).order_by("-my_decided_at", "-id")
-    rows: list[Any] = list((ordered.only(*columns) if columns else ordered)[: limit + 1])
+    ordered = _rows(queryset, columns).order_by("-my_decided_at", "-id")
+    rows: list[Any] = list(ordered[: limit + 1])
     page, more = rows[:limit], len(rows) > limit
     next_cursor = Cursor(at=page[-1].my_decided_at, pk=page[-1].pk).encode() if more else None
     return InboxPage(items=page, next_cursor=next_cursor)
@@ -534,12 +581,43 @@ def count_label(number: int) -> str:
     return f"{COUNT_CAP}+" if number >= COUNT_CAP else str(number)
 
 
+# How long a reviewer's filter menus stay in the shared cache: a change that sends no signal
+# (a bulk update) shows within this time; every other change at once.
+FILTER_CHOICES_SECONDS = 300
+
+
 def filter_choices(*, group_ids: list[int]) -> tuple[list[Policy], list[ReviewerGroup]]:
-    """The policies that route to my groups and the groups themselves, for the filters."""
+    """The policies that route to my groups and the groups themselves, for the filters.
+
+    Read from the shared cache when stored under the current version (one round trip for
+    both keys); a change to a policy, a stage or a group replaces the version
+    (approvals/services/policies.py `forget_filter_choices`), so the menus are read again.
+    """
+    key = "inbox:filter-choices:" + ",".join(map(str, sorted(group_ids)))
+    try:
+        found = cache.get_many([FILTER_CHOICES_VERSION, key])
+        version, entry = found.get(FILTER_CHOICES_VERSION), found.get(key)
+        if version is not None and entry is not None and entry[0] == version:
+            return entry[1], entry[2]
+        if version is None:
+            cache.add(FILTER_CHOICES_VERSION, filter_choices_version(), None)
+            version = cache.get(FILTER_CHOICES_VERSION)
+    except Exception:  # a cache outage costs the page two queries, never the page
+        log.warning("cache unavailable: reading the inbox filter menus", exc_info=True)
+        version = None
+    # Only what the menus and the filters read: no secret of a policy goes to the cache.
     policies = list(
-        Policy.objects.filter(stages__group_id__in=group_ids).distinct().order_by("name")
+        Policy.objects.filter(stages__group_id__in=group_ids)
+        .only("id", "slug", "name", "payload_schema", "visible_fields")
+        .distinct()
+        .order_by("name")
     )
-    groups = list(ReviewerGroup.objects.filter(pk__in=group_ids).order_by("name"))
+    groups = list(
+        ReviewerGroup.objects.filter(pk__in=group_ids).only("id", "slug", "name").order_by("name")
+    )
+    if version is not None:
+        with contextlib.suppress(Exception):  # as above
+            cache.set(key, (version, policies, groups), FILTER_CHOICES_SECONDS)
     return policies, groups
 
 

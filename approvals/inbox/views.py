@@ -30,9 +30,9 @@ from approvals.inbox.bulk import BulkForm, BulkResult, bulk_decide, bulk_rows
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
 from approvals.inbox.presenters import (
     decision_labels,
-    dress,
     due_label,
     key_hints,
+    list_rows,
     revision_diff,
     timeline,
 )
@@ -83,6 +83,8 @@ def _list_context(
     }
     after = {"after": request.GET["after"]} if valid and selection.get("after") else {}
     view = selection["view"]
+    query = urlencode(keep)
+    inbox_url = reverse("inbox")
     context = {
         **_counter_context(counts),
         "filter_form": form,
@@ -90,12 +92,13 @@ def _list_context(
         "view_label": VIEWS[view],
         "view_count": count_label(counts[view]),
         "views": _views(counts, keep, view),
-        "page": dress(page.items),
-        "current_id": current_id,
+        "page": list_rows(page.items, view=view, query=query, current_id=current_id),
+        "filter_menus": form.menus(),
+        "inbox_url": inbox_url,
         "next_query": urlencode({**keep, "after": page.next_cursor}) if page.next_cursor else "",
-        "first_query": urlencode(keep) if after else None,
-        "query": urlencode(keep),
-        "list_url": reverse("inbox") + "?" + urlencode({**keep, **after}),
+        "first_query": query if after else None,
+        "query": query,
+        "list_url": inbox_url + "?" + urlencode({**keep, **after}),
         "stamp": page_stamp(item.pk for item in page.items),
         "live_seconds": settings.INBOX_REFRESH_SECONDS,
         "filtered": valid and form.is_filtered,
@@ -146,6 +149,7 @@ def _live_context(request: AuthenticatedHttpRequest, group_ids: list[int]) -> di
         **_counter_context(counts),
         "view": view,
         "views": _views(counts, keep, view),
+        "inbox_url": reverse("inbox"),
         "oob_views": True,
         "query": urlencode(keep),
         "away": reviewer_away(request.user),

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
@@ -21,6 +24,8 @@ from approvals.models import (
     ReviewerGroup,
     new_signing_secret,
 )
+
+log = logging.getLogger(__name__)
 
 SECRET_ROTATION_GRACE = timedelta(hours=24)
 
@@ -101,6 +106,34 @@ def forget_policy_specs(**kwargs: Any) -> None:
     with _SPECS_LOCK:
         _SPECS.clear()
         _ACTIVE.clear()
+
+
+# The inbox's filter menus (approvals/inbox/selectors.py `filter_choices`) are kept in the shared
+# cache under this version; a change to a policy, a stage or a group replaces it, in every
+# process at once. Replaced now (the rest of this transaction reads the change) and again after
+# the commit: a page that read the old rows in between is stored under the version it read.
+FILTER_CHOICES_VERSION = "inbox:filter-choices:version"
+
+
+def filter_choices_version() -> str:
+    return uuid.uuid4().hex
+
+
+@receiver(post_save, sender=Policy)
+@receiver(post_delete, sender=Policy)
+@receiver(post_save, sender=PolicyStage)
+@receiver(post_delete, sender=PolicyStage)
+@receiver(post_save, sender=ReviewerGroup)
+@receiver(post_delete, sender=ReviewerGroup)
+def forget_filter_choices(**kwargs: Any) -> None:
+    def replace() -> None:
+        try:
+            cache.set(FILTER_CHOICES_VERSION, filter_choices_version(), None)
+        except Exception:  # a cache outage must not fail the save: menus catch up in 5 min
+            log.warning("cache unavailable: the inbox filter menus may lag", exc_info=True)
+
+    replace()
+    transaction.on_commit(replace)
 
 
 def policy_route_specs(policy: Policy) -> tuple[list[routing.RuleSpec], list[routing.StageSpec]]:

@@ -105,6 +105,46 @@ def test_it_filters_by_policy_and_group_and_searches_title_and_external_id(
     assert titles(alice.get("/inbox/?q=nothing-like-it")) == []
 
 
+def test_the_filter_menus_follow_policy_and_group_changes_at_once(
+    alice: Client, policy: Any, reviewer: Any, support: ReviewerGroup
+) -> None:
+    """The menus come from the shared cache; a change to a policy, a stage or a group shows on
+    the next page all the same."""
+    from tests.factories import make_policy
+
+    assert '<option value="refund-approval">Refund Approval</option>' in page(alice)
+    policy.name = "Refunds over 50"
+    policy.save()
+    assert '<option value="refund-approval">Refunds over 50</option>' in page(alice)
+    make_policy(slug="credit-note", group=support, name="Credit note")
+    assert '<option value="credit-note">Credit note</option>' in page(alice)
+    support.name = "Support desk"
+    support.save()
+    assert '<option value="support-leads">Support desk</option>' in page(alice)
+
+
+def test_a_cache_outage_costs_the_menus_their_cache_not_the_page(
+    alice: Client, policy: Any, settings: Any
+) -> None:
+    """Redis down (nothing listens on port 1): the menus are read from the database and a
+    policy still saves."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "approvals.cache.KeptRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    assert '<option value="refund-approval">Refund Approval</option>' in page(alice)
+    policy.name = "Refunds over 50"
+    policy.save()
+    assert '<option value="refund-approval">Refunds over 50</option>' in page(alice)
+
+
+def page(client: Client) -> str:
+    return client.get("/inbox/").content.decode()
+
+
 def test_it_pages_by_due_time_without_repeats_or_gaps(alice: Client, submit: Any) -> None:
     now = timezone.now()
     for n in range(30):
