@@ -14,6 +14,11 @@ from approvals.security.logging import ScrubDeepLinkTokens
 
 GUNICORN_LOGGERS = ("gunicorn.access", "gunicorn.error")
 
+# Import the app (and what config/wsgi.py imports ahead of the first requests) once, before
+# forking: every worker starts warm and shares those pages of memory. Nothing in the import
+# opens a database connection, so no connection is shared between workers.
+preload_app = True
+
 
 def _scrub_gunicorn_logs() -> None:
     for name in GUNICORN_LOGGERS:
