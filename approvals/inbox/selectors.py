@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, F, Field, FilteredRelation, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -42,6 +42,7 @@ from approvals.models import (
     Outcome,
     Policy,
     ReviewerGroup,
+    ReviewerProfile,
 )
 from approvals.services.policies import (
     FILTER_CHOICES_VERSION,
@@ -192,7 +193,27 @@ def reviewer_group_ids(user: Any) -> list[int]:
     """The groups a user reviews for (one query; reused by every read below)."""
     if not user.is_authenticated:
         return []
-    return list(Membership.objects.filter(user=user).values_list("group_id", flat=True))
+    # Plain SQL like the counters, in group id order (the callers use the ids as a set): no
+    # join to the group table for Membership's default ordering.
+    sql = f"SELECT group_id FROM {Membership._meta.db_table} WHERE user_id = %s ORDER BY group_id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk])
+        return [group_id for (group_id,) in cursor.fetchall()]
+
+
+def _converter(model: Any, name: str) -> Any:
+    """A function turning the database's value of `model.name` into the ORM's (on SQLite:
+    text to a time or an id), for the rows read in plain SQL here."""
+    field = model._meta.get_field(name)
+    col = Col(model._meta.db_table, field)
+    converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, col, connection)
+        return value
+
+    return convert
 
 
 def approvals_visible_to(*, user: Any, group_ids: list[int] | None = None) -> QuerySet:
@@ -351,6 +372,19 @@ def _page_keys(
 ) -> list[tuple[Any, uuid.UUID]]:
     """The (sort key, id) keys of the next `limit + 1` pending rows, merged from every part."""
     part_groups = [group.pk] if group is not None else group_ids
+    if sort.field is None:
+        times = _time_keys(
+            reviewer=reviewer,
+            view=view,
+            group_ids=part_groups,
+            policy=policy,
+            group=group,
+            q=q,
+            sort=sort,
+            after=after,
+            limit=limit,
+        )
+        return heapq.nsmallest(limit + 1, set(times), key=sort.merge_key)
     ranges = [
         _filtered(part, policy=policy, group=group, q=q)
         .annotate(sort_key=sort.expression())
@@ -367,6 +401,103 @@ def _page_keys(
         for part in ranges:
             keys += part
     return heapq.nsmallest(limit + 1, set(keys), key=sort.merge_key)
+
+
+def _time_keys(
+    *,
+    reviewer: Any,
+    view: str,
+    group_ids: list[int],
+    policy: Policy | None,
+    group: ReviewerGroup | None,
+    q: str,
+    sort: Sort,
+    after: Cursor | None,
+    limit: int,
+) -> list[tuple[Any, uuid.UUID]]:
+    """`_page_keys` for the due and age orders, in plain SQL built without the ORM on every
+    page view (like the counters): the same parts, filters, cursor condition and order as the
+    querysets of `_pending_parts` and `Sort`. One UNION ALL of the parts on PostgreSQL; SQLite
+    runs the parts one by one, as the ORM path does."""
+    request, decision = ApprovalRequest._meta.db_table, Decision._meta.db_table
+    field = ApprovalRequest._meta.get_field("created_at" if sort.key == "age" else "due_at")
+    pk_field = ApprovalRequest._meta.pk
+    assert isinstance(field, Field) and pk_field is not None
+    column = f"r.{field.column}"
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value
+    common = (
+        f" AND r.status = %s AND NOT EXISTS (SELECT 1 FROM {decision} d"  # noqa: S608
+        " WHERE d.approval_id = r.id AND d.decided_by_id = %s)"
+    )
+    common_params: list[Any] = [Status.PENDING.value, reviewer.pk]
+    if view == "due_soon":
+        common += " AND r.due_at >= %s AND r.due_at < %s"
+        common_params += [at(now), at(now + DUE_SOON)]
+    elif view == "overdue":
+        common += " AND r.due_at < %s"
+        common_params.append(at(now))
+    # The list's filters (`_filtered`); search_text is lower-cased, the pattern escaped.
+    if policy is not None:
+        common += " AND r.policy_id = %s"
+        common_params.append(policy.pk)
+    if group is not None:
+        common += " AND r.assigned_group_id = %s"
+        common_params.append(group.pk)
+    if q:
+        common += " AND r.search_text LIKE %s" + (
+            "" if connection.vendor == "postgresql" else " ESCAPE '\\'"
+        )
+        common_params.append(like_pattern(q))
+    # After the cursor (`Sort.after`): `>=` keeps an index range condition, the tie on the
+    # value is broken by id; missing values last.
+    if after is not None:
+        pk = pk_field.get_db_prep_value(after.pk, connection)
+        if after.at is None:
+            common += f" AND {column} IS NULL AND r.id > %s"
+            common_params.append(pk)
+        else:
+            # A time: the form takes a number only for a field's sort (forms.py).
+            assert isinstance(after.at, datetime)
+            common += (
+                f" AND (({column} >= %s AND NOT ({column} = %s AND r.id <= %s))"
+                f" OR {column} IS NULL)"
+            )
+            common_params += [at(after.at), at(after.at), pk]
+    parts: list[tuple[str, list[Any]]] = []
+    if view in ("todo", "assigned", "due_soon", "overdue"):
+        parts.append(("r.assignee_id = %s", [reviewer.pk]))
+    if view in ("todo", "queue", "due_soon", "overdue"):
+        parts += [
+            ("r.assigned_group_id = %s AND r.assignee_id IS NULL", [group_id])
+            for group_id in group_ids
+        ]
+    # Table and column names from the models and placeholders only: every value is a parameter.
+    queries = [
+        (
+            f"SELECT * FROM (SELECT {column}, r.id FROM {request} r"  # noqa: S608
+            f" WHERE {where}{common} ORDER BY {column} ASC NULLS LAST, r.id ASC"
+            f" LIMIT {int(limit) + 1}) AS part{index}",
+            [*where_params, *common_params],
+        )
+        for index, (where, where_params) in enumerate(parts)
+    ]
+    if len(queries) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        # One round trip: each part stays its own ordered, limited index range in UNION ALL.
+        queries = [
+            (
+                " UNION ALL ".join(sql for sql, _ in queries),
+                [value for _, params in queries for value in params],
+            )
+        ]
+    # The database's values as the ORM would convert them (SQLite: text to times and ids).
+    value_of, id_of = _converter(ApprovalRequest, field.name), _converter(ApprovalRequest, "id")
+    keys: list[tuple[Any, uuid.UUID]] = []
+    with connection.cursor() as cursor:
+        for sql, params in queries:
+            cursor.execute(sql, params)
+            keys += [(value_of(value), id_of(pk)) for value, pk in cursor.fetchall()]
+    return keys
 
 
 def inbox_page_stamp(
@@ -426,24 +557,27 @@ class Away:
 def reviewer_away(user: Any) -> Away | None:
     """The reviewer's away state, or None while they take work. One query: the profile's
     out-of-office dates and whether any of their memberships is marked away."""
-    row = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .annotate(
-            away_from=F("reviewer_profile__away_from"),
-            away_until=F("reviewer_profile__away_until"),
-            away_in_group=Exists(Membership.objects.filter(user=OuterRef("pk"), away=True)),
-        )
-        .values("away_from", "away_until", "away_in_group")
-        .first()
+    user_model = get_user_model()
+    profile, membership = ReviewerProfile._meta.db_table, Membership._meta.db_table
+    user_id = user_model._meta.pk.column  # type: ignore[union-attr]
+    # Plain SQL like the counters: table names from the models, every value a parameter.
+    sql = (
+        f"SELECT p.away_from, p.away_until, EXISTS (SELECT 1 FROM {membership} m"  # noqa: S608
+        f" WHERE m.user_id = u.{user_id} AND m.away = %s)"
+        f" FROM {user_model._meta.db_table} u LEFT JOIN {profile} p ON p.user_id = u.{user_id}"
+        f" WHERE u.{user_id} = %s"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [True, user.pk])
+        row = cursor.fetchone()
     if row is None:
         return None
+    convert = _converter(ReviewerProfile, "away_from")
+    start, until, away_in_group = convert(row[0]), convert(row[1]), row[2]
     now = timezone.now()
-    start, until = row["away_from"], row["away_until"]
     if start is not None and start <= now and (until is None or now < until):
         return Away(until=until, out_of_office=True)
-    if row["away_in_group"]:
+    if away_in_group:
         return Away(until=None, out_of_office=False)
     return None
 

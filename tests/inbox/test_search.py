@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -183,6 +184,29 @@ def test_every_sort_pages_without_repeats_or_gaps(
         next_query = response.context["next_query"]
         url = f"/inbox/?{next_query}" if next_query else ""
     assert len(seen) == 33 and len(set(seen)) == 33
+
+
+def test_the_due_sort_pages_past_the_requests_without_a_due_time(
+    alice: Client, submit: Any, reviewer: Any
+) -> None:
+    now = timezone.now()
+    for n in range(30):
+        approval = submit(title=f"Refund {n:02d}", due_at=now + timedelta(minutes=n // 3))
+        if n % 4 == 0:  # no due time: last, by id (the second page starts among them)
+            ApprovalRequest.objects.filter(pk=approval.pk).update(due_at=None)
+    expected = list(
+        ApprovalRequest.objects.order_by(F("due_at").asc(nulls_last=True), "id").values_list(
+            "title", flat=True
+        )
+    )
+    seen: list[str] = []
+    url = "/inbox/"
+    while url:
+        response = alice.get(url)
+        seen += titles(response)
+        next_query = response.context["next_query"]
+        url = f"/inbox/?{next_query}" if next_query else ""
+    assert seen == expected
 
 
 @pytest.mark.parametrize(
