@@ -201,6 +201,13 @@ def reviewer_group_ids(user: Any) -> list[int]:
         return [group_id for (group_id,) in cursor.fetchall()]
 
 
+def _id_param(pk: Any) -> Any:
+    """A request's id as a parameter of the plain SQL here (on SQLite: its hex text)."""
+    pk_field = ApprovalRequest._meta.pk
+    assert pk_field is not None
+    return pk_field.get_db_prep_value(pk, connection)
+
+
 def _converter(model: Any, name: str) -> Any:
     """A function turning the database's value of `model.name` into the ORM's (on SQLite:
     text to a time or an id), for the rows read in plain SQL here."""
@@ -263,11 +270,7 @@ def _rows_by_id(ids: list[uuid.UUID], columns: tuple[str, ...] | None) -> list[A
         f" LEFT JOIN {tables[3]} u ON u.id = r.assignee_id"
         f" WHERE r.id IN ({placeholders})"
     )
-    pk = ApprovalRequest._meta.pk
-    assert pk is not None
-    return list(
-        ApprovalRequest.objects.raw(sql, [pk.get_db_prep_value(i, connection) for i in ids])
-    )
+    return list(ApprovalRequest.objects.raw(sql, [_id_param(i) for i in ids]))
 
 
 def _not_voted(user: Any) -> Exists:
@@ -421,8 +424,7 @@ def _time_keys(
     runs the parts one by one, as the ORM path does."""
     request, decision = ApprovalRequest._meta.db_table, Decision._meta.db_table
     field = ApprovalRequest._meta.get_field("created_at" if sort.key == "age" else "due_at")
-    pk_field = ApprovalRequest._meta.pk
-    assert isinstance(field, Field) and pk_field is not None
+    assert isinstance(field, Field)
     column = f"r.{field.column}"
     now = timezone.now()
     at = connection.ops.adapt_datetimefield_value
@@ -452,7 +454,7 @@ def _time_keys(
     # After the cursor (`Sort.after`): `>=` keeps an index range condition, the tie on the
     # value is broken by id; missing values last.
     if after is not None:
-        pk = pk_field.get_db_prep_value(after.pk, connection)
+        pk = _id_param(after.pk)
         if after.at is None:
             common += f" AND {column} IS NULL AND r.id > %s"
             common_params.append(pk)
@@ -795,13 +797,11 @@ def _next_id_sql(
     mine, queues, due = _NEXT_PARTS[view]
     now = timezone.now()
     due_params = {"due_soon": [now, now + DUE_SOON], "overdue": [now]}.get(view, [])
-    pk_field = ApprovalRequest._meta.pk
-    assert pk_field is not None
     common = " AND r.status = %s"
     common_params: list[Any] = [Status.PENDING.value]
     if exclude is not None:
         common += " AND r.id <> %s"
-        common_params.append(pk_field.get_db_prep_value(exclude, connection))
+        common_params.append(_id_param(exclude))
     common += (
         f" AND NOT EXISTS (SELECT 1 FROM {decision} d WHERE d.approval_id = r.id"  # noqa: S608
         " AND d.decided_by_id = %s)" + due
@@ -871,12 +871,6 @@ def _loaded(model: Any, values: dict[str, Any]) -> Any:
     return model.from_db(None, fields, [values[name] for name in fields])
 
 
-def _uuid_param(approval: ApprovalRequest) -> Any:
-    pk = ApprovalRequest._meta.pk
-    assert pk is not None
-    return pk.get_db_prep_value(approval.pk, connection)
-
-
 def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
     """Every audit entry of the request, oldest first, with its decision joined: only the
     columns the timeline shows (approvals/inbox/presenters.py `timeline`)."""
@@ -888,7 +882,7 @@ def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
         f" LEFT JOIN {Decision._meta.db_table} d ON d.id = e.decision_id"
         " WHERE e.approval_id = %s ORDER BY e.id"
     )
-    entries = list(AuditEntry.objects.raw(sql, [_uuid_param(approval)]))
+    entries = list(AuditEntry.objects.raw(sql, [_id_param(approval.pk)]))
     for entry in entries:
         if entry.decision_id is not None:
             row = vars(entry)
@@ -928,7 +922,7 @@ def recent_policy_decisions(
         f" WHERE d.is_final = %s AND a.policy_id = %s AND a.assigned_group_id IN ({placeholders})"
         " AND NOT (d.approval_id = %s) ORDER BY d.decided_at DESC, d.id DESC LIMIT %s"
     )
-    params = [True, approval.policy_id, *group_ids, _uuid_param(approval), limit]
+    params = [True, approval.policy_id, *group_ids, _id_param(approval.pk), limit]
     decisions = list(Decision.objects.raw(sql, params))
     for decision in decisions:
         row = vars(decision)
