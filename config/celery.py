@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -14,6 +16,20 @@ app = Celery("config")
 # inside them; a killed run leaves claimed rows to be retried when their lease runs out.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_as_around_a_request(task: Any = None, **kwargs: Any) -> None:
+    """Before and after each task, what Django does around a request: close a connection that
+    is broken or older than CONN_MAX_AGE, keep the rest (settings.CELERY_DB_REUSE_MAX turns off
+    Celery's close-everything). Not for an eager task, which runs inside its caller's
+    transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 def _seconds(name: str, default: float) -> float:
