@@ -22,6 +22,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
@@ -114,6 +115,13 @@ def is_requester(approval: Any, reviewer: Any, *, verified_match: bool | None = 
 def requester_sql(identity: Requester, *, user: str, params: dict[str, Any]) -> str:
     """The same test as SQL for the assignment statement: `AND NOT (…)` over the user row
     aliased `user`; adds its parameters to `params`. "" when there is no requester."""
+    match = requester_match_sql(identity, user=user, params=params)
+    return f"AND NOT {match}" if match else ""
+
+
+def requester_match_sql(identity: Requester, *, user: str, params: dict[str, Any]) -> str:
+    """`(…)`: whether the user row aliased `user` is the requester, as `requester_users` tests
+    it; adds its parameters to `params`. "" when there is no requester."""
     if not identity:
         return ""
     tests = []
@@ -132,7 +140,26 @@ def requester_sql(identity: Requester, *, user: str, params: dict[str, Any]) -> 
             f"EXISTS (SELECT 1 FROM {table} ea WHERE ea.user_id = {user}.id AND ea.verified"  # noqa: S608
             f" AND LOWER(ea.email) IN ({emails}))"
         )
-    return "AND NOT (" + " OR ".join(tests) + ")"
+    return "(" + " OR ".join(tests) + ")"
+
+
+def requester_matches(identity: Requester, *, limit: int = 5) -> list[tuple[Any, str]]:
+    """(id, username) of the first `limit` users who are the requester, in id order: the test
+    of `requester_users` as one plain SQL statement (the detail pane shows who asked)."""
+    params: dict[str, Any] = {"limit": limit}
+    match = requester_match_sql(identity, user="u", params=params)
+    if not match:
+        return []
+    meta = get_user_model()._meta
+    username = meta.get_field(get_user_model().USERNAME_FIELD).column
+    sql = (
+        # Table and column names come from the model, every value is a parameter.
+        f"SELECT u.id, u.{username} FROM {meta.db_table} u WHERE {match}"  # noqa: S608
+        " ORDER BY u.id LIMIT %(limit)s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(pk, name) for pk, name in cursor.fetchall()]
 
 
 def _placeholders(prefix: str, values: tuple[str, ...], params: dict[str, Any]) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from typing import Any
+
+from django.db import connection
 
 
 def uuid7() -> uuid.UUID:
@@ -20,3 +23,11 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62  # RFC 4122 variant
     value |= rand & 0x3FFF_FFFF_FFFF_FFFF  # rand_b, 62 bits
     return uuid.UUID(int=value)
+
+
+def uuid_param(value: Any) -> Any:
+    """A UUID as a parameter of plain SQL: itself on PostgreSQL, its hex text on SQLite (how
+    Django stores a UUIDField there)."""
+    if value is None or connection.vendor == "postgresql":
+        return value
+    return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex

@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
+from approvals.ids import uuid_param
 from approvals.inbound.secrets import source_api_token
 from approvals.models import ApprovalRequest, Decision, InboundEvent, OutboxEvent
 from approvals.services.after_commit import enqueue_after_commit
@@ -46,6 +48,14 @@ def completion_body(approval: ApprovalRequest, decision: Decision | None) -> dic
     }
 
 
+# The HubSpot action waiting on a request, if any: two columns, no join, built once (this runs
+# in every final decision's transaction).
+_LINK_SQL = (
+    f"SELECT source_id, callback_id FROM {InboundEvent._meta.db_table}"  # noqa: S608
+    " WHERE approval_id = %s AND callback_id <> '' ORDER BY id LIMIT 1"
+)
+
+
 def hubspot_completion_enqueue(
     *, approval: ApprovalRequest, event_type: str, decision: Decision | None
 ) -> OutboxEvent | None:
@@ -53,14 +63,9 @@ def hubspot_completion_enqueue(
     HubSpot workflow action waits on it; None otherwise."""
     if approval.status not in HUBSPOT_DECISION:
         return None
-    # Two columns, no join: this runs in every final decision's transaction.
-    link = (
-        InboundEvent.objects.filter(approval=approval)
-        .exclude(callback_id="")
-        .order_by("pk")
-        .values_list("source_id", "callback_id")
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_LINK_SQL, [uuid_param(approval.pk)])
+        link = cursor.fetchone()
     if link is None:
         return None
     source_id, callback_id = link

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -24,7 +23,7 @@ from django_htmx.http import push_url, trigger_client_event
 
 from approvals.exceptions import ApprovalError
 from approvals.formats import field_label, visible_values
-from approvals.foureyes import requester_of, requester_users
+from approvals.foureyes import requester_matches, requester_of
 from approvals.inbox.access import AuthenticatedHttpRequest, approval_get_for_reviewer
 from approvals.inbox.bulk import BulkForm, BulkResult, bulk_decide, bulk_rows
 from approvals.inbox.forms import EDIT_PREFIX, DecideForm, InboxFilterForm, edit_text
@@ -453,14 +452,7 @@ def _requester_context(approval: ApprovalRequest, user: Any) -> dict[str, Any]:
     """Who asked, by identity (docs/security.md "Four-eyes"), in one query (none when the
     request names nobody): the matching users; a `requested_by` that matches nobody is shown
     as unverified."""
-    identity = requester_of(approval)
-    username = get_user_model().USERNAME_FIELD
-    # (id, username) of the matching users, straight from `requester_users`' own filter.
-    matches = (
-        list(requester_users(identity).order_by("pk").values_list("pk", username)[:5])
-        if identity
-        else []
-    )
+    matches = requester_matches(requester_of(approval))
     return {
         "is_requester": any(pk == user.pk for pk, _ in matches),
         "requester_names": [name for _, name in matches],
