@@ -151,7 +151,8 @@ def requester_matches(identity: Requester, *, limit: int = 5) -> list[tuple[Any,
     if not match:
         return []
     meta = get_user_model()._meta
-    username = meta.get_field(get_user_model().USERNAME_FIELD).column
+    username_field: Any = meta.get_field(get_user_model().USERNAME_FIELD)
+    username = username_field.column
     sql = (
         # Table and column names come from the model, every value is a parameter.
         f"SELECT u.id, u.{username} FROM {meta.db_table} u WHERE {match}"  # noqa: S608

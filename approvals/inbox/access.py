@@ -13,8 +13,10 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from approvals.inbox.selectors import approvals_visible_to
-from approvals.models import ApprovalRequest
+from approvals.ids import uuid_param
+from approvals.inbox.selectors import approvals_visible_to, reviewer_group_ids
+from approvals.models import ApprovalRequest, Decision
+from approvals.rows import JoinedRead
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -39,6 +41,13 @@ DECISION_COLUMNS = (
     "policy__editable_fields",
     "policy__visible_fields",
 )
+# DECISION_COLUMNS in plain SQL built once (approvals/rows.py), with the visibility test of
+# `approvals_visible_to` written out: run before every decision from the inbox.
+_DECISION_READ = JoinedRead(ApprovalRequest, DECISION_COLUMNS)
+_DECIDED_BY = (
+    f"EXISTS (SELECT 1 FROM {Decision._meta.db_table} d"  # noqa: S608
+    " WHERE d.approval_id = r.id AND d.decided_by_id = %s)"
+)
 
 
 def approval_get_for_reviewer(
@@ -56,13 +65,22 @@ def approval_get_for_reviewer(
         raise Http404("No such request.") from None
     if not user.is_authenticated or not user.is_active:
         raise Http404("No such request.")
-    found = approvals_visible_to(user=user, group_ids=group_ids).filter(pk=pk)
     if for_decision:
-        found = found.select_related("policy").only(*DECISION_COLUMNS)
+        approval = _decision_read(user, pk, group_ids)
     else:
-        found = found.select_related(*DETAIL_JOINS)
-    # One row at most: no ORDER BY needed (`first()` would add one).
-    approval = next(iter(found[:1]), None)
+        found = approvals_visible_to(user=user, group_ids=group_ids).filter(pk=pk)
+        # One row at most: no ORDER BY needed (`first()` would add one).
+        approval = next(iter(found.select_related(*DETAIL_JOINS)[:1]), None)
     if approval is None:
         raise Http404("No such request.")
     return approval
+
+
+def _decision_read(user: Any, pk: uuid.UUID, group_ids: list[int] | None) -> Any:
+    if group_ids is None:
+        group_ids = reviewer_group_ids(user)
+    visible = _DECIDED_BY
+    if group_ids:
+        groups = ", ".join(["%s"] * len(group_ids))
+        visible = f"r.assigned_group_id IN ({groups}) OR {visible}"
+    return _DECISION_READ.one(f"r.id = %s AND ({visible})", [uuid_param(pk), *group_ids, user.pk])

@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, F, Field, FilteredRelation, OuterRef, Q, QuerySet
-from django.db.models.expressions import Col, RawSQL
+from django.db.models.expressions import Col
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -44,6 +44,7 @@ from approvals.models import (
     ReviewerGroup,
     ReviewerProfile,
 )
+from approvals.rows import JoinedRead
 from approvals.services.policies import (
     FILTER_CHOICES_VERSION,
     filter_choices_version,
@@ -789,6 +790,10 @@ PANE_COLUMNS = (
 )
 
 
+# PANE_COLUMNS in plain SQL built once (approvals/rows.py): the next item after every decision.
+_PANE_READ = JoinedRead(ApprovalRequest, PANE_COLUMNS)
+
+
 def _next_id_sql(
     *, reviewer: Any, view: str, group_ids: list[int], exclude: Any
 ) -> tuple[str, list[Any]]:
@@ -842,9 +847,7 @@ def next_for_reviewer(
         return None
     sql, params = _next_id_sql(reviewer=reviewer, view=view, group_ids=group_ids, exclude=exclude)
     # `sql` holds table names and placeholders only (`_next_id_sql`).
-    first = RawSQL(sql, params)  # noqa: S611
-    rows = list(_with_joins(ApprovalRequest.objects.filter(pk=first)).only(*PANE_COLUMNS))
-    return rows[0] if rows else None
+    return _PANE_READ.one(f"r.id = ({sql})", params)
 
 
 # --- the detail page --------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from approvals.models import (
     ReviewerGroup,
     Route,
 )
+from approvals.rows import JoinedRead
 from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import AuditDraft, audit_append, audit_record
 from approvals.services.outbox import outbox_enqueue
@@ -71,17 +72,31 @@ OUTCOME_STATUS: dict[str, str] = {
 # --- helpers (private: called only inside a service's transaction) ---------------------------
 
 
+# A decision's locked read: the whole row and its policy, in plain SQL built once
+# (approvals/rows.py); `FOR UPDATE OF r` keeps the policy row unlocked.
+_DECISION_READ = JoinedRead(
+    ApprovalRequest,
+    [
+        *(field.name for field in ApprovalRequest._meta.concrete_fields),
+        *(f"policy__{field.name}" for field in Policy._meta.concrete_fields),
+    ],
+)
+
+
 def lock_approval(approval: ApprovalRequest, *, for_decision: bool = False) -> ApprovalRequest:
     """Re-read the row under a lock, so two deciders (or a decider and the sweep) serialise.
 
     Only inside a service's transaction; `of=("self",)` keeps the joined rows unlocked. A
     decision (`for_decision`) reads only the policy of the joined rows.
     """
-    locked = ApprovalRequest.objects.select_for_update(of=("self",))
     if for_decision:
-        locked = locked.select_related("policy")
-    else:
-        locked = locked.select_related("policy", "assigned_group", "assignee")
+        lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
+        found = _DECISION_READ.one("r.id = %s", [uuid_param(approval.pk)], suffix=lock)
+        if found is None:
+            raise ApprovalRequest.DoesNotExist("ApprovalRequest matching query does not exist.")
+        return found
+    locked = ApprovalRequest.objects.select_for_update(of=("self",))
+    locked = locked.select_related("policy", "assigned_group", "assignee")
     return locked.get(pk=approval.pk)
 
 

@@ -1,0 +1,107 @@
+"""Reading a row with some of its foreign keys joined, in plain SQL built once.
+
+On the hot paths (docs/performance.md) building a `select_related(…).only(…)` query costs the
+ORM more CPU than PostgreSQL spends answering it. `JoinedRead` takes the same description —
+columns of the model and `relation__column` of models its foreign keys point to — and builds
+the SELECT once, at import. Each read gives what the ORM would: an instance of the model with
+those columns loaded (deferred otherwise) and each relation's instance cached on it (None for
+an empty foreign key), every value converted as the ORM converts it (SQLite's text times and
+ids, JSON). Table and column names come from the models; values are always parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.db.models.expressions import Col
+
+Converter = Callable[[Any], Any]
+
+
+def _converter(model: type[Model], attname: str) -> Converter:
+    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    col = Col(model._meta.db_table, field)
+    converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, col, connection)
+        return value
+
+    return convert
+
+
+class _Part:
+    """One model of the read: its alias, the attnames loaded (in field order), converters."""
+
+    def __init__(self, model: type[Model], alias: str, names: set[str]) -> None:
+        self.model, self.alias = model, alias
+        pk = model._meta.pk
+        assert pk is not None
+        wanted = names | {pk.name}
+        fields = [f for f in model._meta.concrete_fields if f.name in wanted or f.attname in wanted]
+        self.attnames = [f.attname for f in fields]
+        self.columns = [f"{alias}.{f.column}" for f in fields]
+        self.pk_index = self.attnames.index(pk.attname)
+        self.convert: list[Converter] = []
+
+    def build(self, values: Sequence[Any]) -> Model | None:
+        if values[self.pk_index] is None:
+            return None  # the foreign key was empty
+        converted = [convert(value) for convert, value in zip(self.convert, values, strict=True)]
+        return self.model.from_db(connection.alias, self.attnames, converted)
+
+
+class JoinedRead:
+    """`SELECT` of `columns` (ORM `only()` names) from `model`, with the relations they name
+    LEFT JOINed; `sql(where)` completes it, `one(where, params)` runs it."""
+
+    def __init__(self, model: type[Model], columns: Sequence[str], alias: str = "r") -> None:
+        related = sorted({name.split("__")[0] for name in columns if "__" in name})
+        # A joined relation's own foreign key is loaded too, as only() does.
+        self.base = _Part(model, alias, {n for n in columns if "__" not in n} | set(related))
+        self.relations: list[tuple[Any, _Part]] = []
+        joins = []
+        for index, relation in enumerate(related):
+            field: Any = model._meta.get_field(relation)
+            names = {n.split("__", 1)[1] for n in columns if n.startswith(f"{relation}__")}
+            part = _Part(field.related_model, f"j{index}", names)
+            self.relations.append((field, part))
+            target = field.target_field.column
+            joins.append(
+                f" LEFT JOIN {part.model._meta.db_table} {part.alias}"
+                f" ON {part.alias}.{target} = {alias}.{field.column}"
+            )
+        selected = ", ".join(
+            [*self.base.columns, *(c for _, part in self.relations for c in part.columns)]
+        )
+        # Table and column names from the models only.
+        self.select = f"SELECT {selected} FROM {model._meta.db_table} {alias}{''.join(joins)}"  # noqa: S608
+        self._ready = False
+
+    def sql(self, where: str) -> str:
+        """The statement for rows matching `where` (SQL over the aliases, placeholders only)."""
+        return f"{self.select} WHERE {where}"
+
+    def one(self, where: str, params: Sequence[Any], *, suffix: str = "") -> Any:
+        """The first row matching `where` as an instance with its relations cached, or None."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"{self.sql(where)}{suffix}", params)
+            row = cursor.fetchone()
+        return None if row is None else self.build(row)
+
+    def build(self, row: Sequence[Any]) -> Any:
+        if not self._ready:  # converters need the connection's vendor: built on first use
+            for part in (self.base, *(part for _, part in self.relations)):
+                part.convert = [_converter(part.model, name) for name in part.attnames]
+            self._ready = True
+        start = len(self.base.attnames)
+        instance = self.base.build(row[:start])
+        for field, part in self.relations:
+            end = start + len(part.attnames)
+            field.set_cached_value(instance, part.build(row[start:end]))
+            start = end
+        return instance
