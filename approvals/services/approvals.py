@@ -272,6 +272,10 @@ def _final_entry(approval: ApprovalRequest, *, actor: str) -> AuditDraft:
     )
 
 
+# What `_finish` itself sets (updated_at: auto_now, written only when named).
+FINAL_FIELDS = ("status", "decided_at", "next_sla_check_at", "updated_at")
+
+
 def _finish(
     approval: ApprovalRequest,
     *,
@@ -279,13 +283,18 @@ def _finish(
     decision: Decision | None,
     actor: str,
     audit: list[AuditDraft] | None = None,
+    changed: tuple[str, ...] | None = None,
 ) -> None:
     """Move to a final status, save, record the change's audit batch (`audit`, then the final
-    status) in one insert, and write the event that tells the caller."""
+    status) in one insert, and write the event that tells the caller. `changed`: the only
+    other fields the caller set (then the UPDATE writes just those and the final ones)."""
     _move(approval, status)
     approval.decided_at = timezone.now()
     approval.next_sla_check_at = None
-    approval.save()
+    if changed is None:
+        approval.save()
+    else:
+        approval.save(update_fields=[*FINAL_FIELDS, *changed])
     audit_record([*(audit or []), _final_entry(approval, actor=actor)])
     outbox_enqueue(approval=approval, event_type=FINAL_EVENT[status], decision=decision)
     slack_after_commit(approval, "final")
@@ -721,6 +730,7 @@ def approval_decide(
             decision=decision,
             actor=decision.decided_by_name,
             audit=[decided],
+            changed=("payload", "search_text") if changes else (),
         )
         return decision
     if not stage_done:
