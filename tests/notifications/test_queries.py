@@ -28,23 +28,26 @@ def test_an_assigned_notice_reads_two_rows_and_writes_three(
     with CaptureQueriesContext(connection) as captured:
         assert notify(approval_id=str(pending.pk), kind="assigned", stage=pending.stage) == 1
     assert _statements(captured) == [
-        # The request with its policy and group, only the columns a notice reads.
+        # The request with its policy and group, only the columns a notice reads (fixed SQL,
+        # NOTICE_REQUEST_SQL).
         "SELECT",
-        # The recipient with their profile; four-eyes' verified-address test is an EXISTS in
-        # it (the request names an email), and no votes subquery: at a first stage that any
-        # vote ends, no one can have voted.
+        # The recipient with their profile (fixed SQL, RECIPIENTS_SQL); four-eyes'
+        # verified-address test is an EXISTS in it (the request names an email), and no votes
+        # subquery: at a first stage that any vote ends, no one can have voted.
         "SELECT",
-        # The claim (at most once): its own transaction, a savepoint inside the test's.
+        # One transaction (a savepoint inside the test's), committed before the email goes out:
+        # the claim (at most once: INSERT … ON CONFLICT DO NOTHING) and one deep link per
+        # option, one INSERT.
         "SAVEPOINT",
         "INSERT",
-        "RELEASE",
-        # One deep link per option, one INSERT.
-        "SAVEPOINT",
         "INSERT",
         "RELEASE",
         # Marked sent.
         "UPDATE",
     ]
+    recipients_sql = captured.captured_queries[1]["sql"].upper()
+    assert "EXISTS" in recipients_sql
+    assert "DECIDED_BY_ID" not in recipients_sql
     (message,) = mail.outbox
     assert message.to == [reviewer.email]
     assert Notification.objects.get().sent_at is not None
