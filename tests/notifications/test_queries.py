@@ -76,3 +76,38 @@ def test_a_stage_that_counts_votes_still_reads_them(
     approval_decide(approval=pending, reviewer=other_reviewer, option="approve")
     assert notify(approval_id=str(pending.pk), kind="assigned", stage=pending.stage) == 1
     assert [m.to for m in mail.outbox] == [[reviewer.email]]
+
+
+def test_links_past_the_fixed_statements_are_minted_all_the_same(
+    pending: ApprovalRequest, reviewer: Any
+) -> None:
+    """The deep links' INSERT is fixed SQL for up to MAX_LINKS options; more go through the
+    ORM, with the same tokens."""
+    from django.core import signing
+
+    from approvals.inbox.deeplinks import SALT, issue_tokens
+    from approvals.services.deeplinks import MAX_LINKS
+
+    for count in (1, 3, MAX_LINKS + 1):
+        keys = [f"option-{n}" for n in range(count)]
+        tokens = issue_tokens(
+            reviewer_id=reviewer.pk, approval_id=pending.pk, stage=pending.stage, option_keys=keys
+        )
+        assert list(tokens) == keys
+        for key, token in tokens.items():
+            data = signing.loads(token, salt=SALT)
+            link = DeepLink.objects.get(pk=data["l"])
+            assert (link.option_key, link.reviewer_id, link.approval_id, link.stage) == (
+                key,
+                reviewer.pk,
+                pending.pk,
+                pending.stage,
+            )
+            assert data == {
+                "l": link.pk,
+                "r": reviewer.pk,
+                "a": str(pending.pk),
+                "s": pending.stage,
+                "o": key,
+            }
+    assert DeepLink.objects.count() == 1 + 3 + MAX_LINKS + 1
