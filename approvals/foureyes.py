@@ -12,7 +12,8 @@ approval away from someone, so more ways to match cannot weaken the rule):
   rule relied on before; kept, never relied on alone).
 
 Comparisons ignore case. Everything here reads the request row only, except where a query is
-named; the assignment statement and the decide query embed the same tests in SQL.
+named; the assignment statement, the decide query and a notice's recipients query
+(approvals/notifications/email.py `RECIPIENTS_SQL`) embed the same tests in SQL.
 """
 
 from __future__ import annotations

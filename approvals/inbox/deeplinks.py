@@ -45,7 +45,13 @@ from approvals.exceptions import ApprovalError, InvalidDecision
 from approvals.formats import absolute_url, visible_fields
 from approvals.models import ApprovalRequest, Decision, DecisionOption, DeepLink, Membership
 from approvals.services.approvals import already_decided
-from approvals.services.deeplinks import LinkAlreadyUsed, deeplink_decide, deeplink_issue
+from approvals.services.deeplinks import (
+    MAX_LINKS,
+    LinkAlreadyUsed,
+    deeplink_decide,
+    deeplink_issue,
+    deeplink_rows,
+)
 
 SALT = "checkpoint.deeplink.v2"
 
@@ -54,13 +60,11 @@ SALT = "checkpoint.deeplink.v2"
 
 
 def _sign(link: DeepLink) -> str:
-    data = {
-        "l": link.pk,
-        "r": link.reviewer_id,
-        "a": str(link.approval_id),
-        "s": link.stage,
-        "o": link.option_key,
-    }
+    return _signed(link.pk, link.reviewer_id, link.approval_id, link.stage, link.option_key)
+
+
+def _signed(link_id: int, reviewer_id: int, approval_id: Any, stage: int, option_key: str) -> str:
+    data = {"l": link_id, "r": reviewer_id, "a": str(approval_id), "s": stage, "o": option_key}
     return signing.dumps(data, salt=SALT, compress=True)
 
 
@@ -70,6 +74,21 @@ def make_tokens(
     """One live link per option (one INSERT for all): option key -> token."""
     links = deeplink_issue(reviewer=reviewer, approval=approval, option_keys=option_keys)
     return {link.option_key: _sign(link) for link in links}
+
+
+def issue_tokens(
+    *, reviewer_id: int, approval_id: Any, stage: int, option_keys: list[str]
+) -> dict[str, str]:
+    """`make_tokens` inside the caller's transaction (a notice's, with its claim), without
+    model instances; option keys distinct and at most `MAX_LINKS` (else `make_tokens`)."""
+    if not 0 < len(option_keys) <= MAX_LINKS or len(set(option_keys)) != len(option_keys):
+        reviewer = get_user_model()(pk=reviewer_id)
+        approval = ApprovalRequest(pk=approval_id, stage=stage)
+        return make_tokens(reviewer=reviewer, approval=approval, option_keys=option_keys)
+    ids = deeplink_rows(
+        reviewer_id=reviewer_id, approval_id=approval_id, stage=stage, option_keys=option_keys
+    )
+    return {key: _signed(ids[key], reviewer_id, approval_id, stage, key) for key in option_keys}
 
 
 def make_token(*, reviewer: Any, approval: ApprovalRequest, option_key: str) -> str:

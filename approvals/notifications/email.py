@@ -14,23 +14,28 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.expressions import Col
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
-from approvals.foureyes import is_requester, requester_of, verified_email_match
-from approvals.inbox.deeplinks import deeplink_url, make_tokens
+from approvals.foureyes import is_requester, requester_of
+from approvals.inbox.deeplinks import deeplink_url, issue_tokens, make_tokens
 from approvals.models import (
     ApprovalRequest,
     Decision,
     DecisionOption,
+    Membership,
     Notification,
     NotifyMode,
+    Policy,
+    ReviewerGroup,
     ReviewerProfile,
 )
 from approvals.services.approvals import first_vote_ends_stage
@@ -45,47 +50,162 @@ SUBJECTS: dict[str, str] = {
     Kind.ESCALATED: "Escalated to you: {title}",
 }
 DIGEST_LIMIT = 20
-# What `notify` reads of a request (ApprovalRequest.objects.only): the stale-notice checks, the
-# recipients and four-eyes (approvals/foureyes.py `requester_of`), the email's text and fields
-# (templates/emails/approval.*, `visible_fields`) and the policy's cached specs (its version).
-# Anything else read from the request would cost a query per notice.
-NOTICE_COLUMNS = (
-    "id",
-    "status",
-    "stage",
-    "stage_plan",
-    "escalation_count",
-    "title",
-    "summary",
-    "payload",
-    "due_at",
-    "requested_by",
-    "requester_id",
-    "requester_email",
-    "assignee_id",
-    "assigned_group_id",
-    "policy_id",
-    "policy__name",
-    "policy__summary",
-    "policy__payload_schema",
-    "policy__visible_fields",
-    "policy__version",
-    "policy__created_at",
-    "assigned_group__name",
+# What `notify` reads of a request: the stale-notice checks, the recipients and four-eyes
+# (approvals/foureyes.py `requester_of`), the email's text and fields (templates/emails/approval.*,
+# `visible_fields`) and the policy's cached specs (its id, version and created_at). Anything else
+# read from the request, its policy or its group would cost a query per notice.
+NOTICE_FIELDS: dict[Any, tuple[str, ...]] = {
+    ApprovalRequest: (
+        "id",
+        "policy_id",
+        "title",
+        "summary",
+        "payload",
+        "requested_by",
+        "requester_id",
+        "requester_email",
+        "status",
+        "stage_plan",
+        "stage",
+        "assigned_group_id",
+        "assignee_id",
+        "due_at",
+        "escalation_count",
+    ),
+    Policy: ("id", "name", "summary", "version", "payload_schema", "visible_fields", "created_at"),
+    ReviewerGroup: ("id", "name"),
+}
+
+
+def _in_model_order(model: Any, names: tuple[str, ...]) -> tuple[str, ...]:
+    # `from_db` takes a row's values in the model's field order.
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+def _columns(model: Any, alias: str, names: tuple[str, ...]) -> str:
+    fields = {f.attname: f.column for f in model._meta.concrete_fields}
+    return ", ".join(f"{alias}.{fields[name]}" for name in names)
+
+
+_REQUEST_NAMES = _in_model_order(ApprovalRequest, NOTICE_FIELDS[ApprovalRequest])
+_POLICY_NAMES = _in_model_order(Policy, NOTICE_FIELDS[Policy])
+_GROUP_NAMES = _in_model_order(ReviewerGroup, NOTICE_FIELDS[ReviewerGroup])
+# The request with its policy and group, by primary key: fixed SQL (the ORM spent more CPU
+# building this than the database answering it). Table and column names come from the models,
+# the id is a parameter.
+NOTICE_REQUEST_SQL = (
+    f"SELECT {_columns(ApprovalRequest, 'r', _REQUEST_NAMES)},"  # noqa: S608
+    f" {_columns(Policy, 'p', _POLICY_NAMES)}, {_columns(ReviewerGroup, 'g', _GROUP_NAMES)}"
+    f" FROM {ApprovalRequest._meta.db_table} r"
+    f" INNER JOIN {Policy._meta.db_table} p ON p.id = r.policy_id"
+    f" LEFT OUTER JOIN {ReviewerGroup._meta.db_table} g ON g.id = r.assigned_group_id"
+    " WHERE r.id = %s"
 )
+
+
+def _row_converters(model: Any, names: tuple[str, ...]) -> list[tuple[int, list[Any], Col]]:
+    """(position, converters, column) for the values of `names` that the database does not
+    hand over as the ORM's own (on SQLite: text to times and ids; JSON everywhere)."""
+    found = []
+    for index, name in enumerate(names):
+        field = next(f for f in model._meta.concrete_fields if f.attname == name)
+        col = Col(model._meta.db_table, field)
+        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if converters:
+            found.append((index, converters, col))
+    return found
+
+
+_CONVERTERS: dict[tuple[str, Any, tuple[str, ...]], list[tuple[int, list[Any], Col]]] = {}
+
+
+def _loaded(model: Any, names: tuple[str, ...], values: Any) -> Any:
+    """An instance of `model` from a row's `values` of `names` (in the model's field order),
+    converted as a query would (converters found once per database vendor)."""
+    key = (connection.vendor, model, names)
+    converters = _CONVERTERS.get(key)
+    if converters is None:
+        converters = _CONVERTERS[key] = _row_converters(model, names)
+    if converters:
+        values = list(values)
+        for index, functions, col in converters:
+            value = values[index]
+            for convert in functions:
+                value = convert(value, col, connection)
+            values[index] = value
+    return model.from_db(connection.alias, names, values)
+
+
+def _notice_request(approval_id: str) -> ApprovalRequest | None:
+    """The request as `notify` reads it (NOTICE_FIELDS), its policy and group attached."""
+    pk_field = ApprovalRequest._meta.pk
+    assert pk_field is not None
+    with connection.cursor() as cursor:
+        cursor.execute(NOTICE_REQUEST_SQL, [pk_field.get_db_prep_value(approval_id, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    end, policy_end = len(_REQUEST_NAMES), len(_REQUEST_NAMES) + len(_POLICY_NAMES)
+    approval = _loaded(ApprovalRequest, _REQUEST_NAMES, row[:end])
+    ApprovalRequest.policy.field.set_cached_value(
+        approval, _loaded(Policy, _POLICY_NAMES, row[end:policy_end])
+    )
+    group = row[policy_end:]
+    ApprovalRequest.assigned_group.field.set_cached_value(
+        approval, _loaded(ReviewerGroup, _GROUP_NAMES, group) if group[0] is not None else None
+    )
+    return approval
+
+
+_NOTIFICATIONS = Notification._meta.db_table
+# The claim: a new row under the message's unique key, or nothing when the key exists (sent,
+# being sent, or failed: see `_claim`). No savepoint for an IntegrityError to roll back to.
+CLAIM_SQL = (
+    f'INSERT INTO {_NOTIFICATIONS} ("key", kind, approval_id, recipient_id, stage, created_at,'  # noqa: S608
+    " error, batch) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    ' ON CONFLICT ("key") DO NOTHING RETURNING id'
+)
+SENT_SQL = f"UPDATE {_NOTIFICATIONS} SET sent_at = %s, error = %s WHERE id = %s"  # noqa: S608
+FAILED_SQL = f"UPDATE {_NOTIFICATIONS} SET error = %s WHERE id = %s"  # noqa: S608
 
 
 def _claim(
     *, key: str, kind: str, recipient: Any, approval: ApprovalRequest | None = None, stage: int = 0
 ) -> Notification | None:
-    """The row for this message if this call may send it; None if it was sent or is being sent."""
-    try:
-        with transaction.atomic():
-            return Notification.objects.create(
-                key=key, kind=kind, approval=approval, recipient=recipient, stage=stage
-            )
-    except IntegrityError:
-        pass
+    """The row for this message if this call may send it; None if it was sent or is being sent.
+
+    The caller commits it before sending (a transaction of its own, or autocommit)."""
+    created_at = timezone.now()
+    approval_id = None
+    if approval is not None:
+        pk_field = ApprovalRequest._meta.pk
+        assert pk_field is not None
+        approval_id = pk_field.get_db_prep_value(approval.pk, connection)
+    params = [
+        key,
+        kind,
+        approval_id,
+        recipient.pk,
+        stage,
+        connection.ops.adapt_datetimefield_value(created_at),
+        "",
+        "",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, params)
+        row = cursor.fetchone()
+    if row is not None:
+        notification = Notification(
+            pk=row[0],
+            key=key,
+            kind=kind,
+            approval=approval,
+            recipient=recipient,
+            stage=stage,
+            created_at=created_at,
+        )
+        notification._state.adding, notification._state.db = False, connection.alias
+        return notification
     # An earlier attempt failed (error recorded, never sent): take it back, once.
     failed = Notification.objects.filter(key=key, sent_at__isnull=True).exclude(error="").first()
     if failed is None:
@@ -102,44 +222,105 @@ def _send(notification: Notification, message: EmailMultiAlternatives) -> bool:
     except Exception as exc:  # SMTP down, refused recipient: keep the error, allow a retry
         logger.warning("email %s failed: %s", notification.key, exc)
         error = f"{type(exc).__name__}: {exc}"[:2000] or "failed"
-        Notification.objects.filter(pk=notification.pk).update(error=error)
+        with connection.cursor() as cursor:
+            cursor.execute(FAILED_SQL, [error, notification.pk])
         return False
-    Notification.objects.filter(pk=notification.pk).update(sent_at=timezone.now(), error="")
+    sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(SENT_SQL, [sent_at, "", notification.pk])
     return True
+
+
+_USER = get_user_model()
+_USER_NAMES = tuple(f.attname for f in _USER._meta.concrete_fields)
+_PROFILE_NAMES = tuple(f.attname for f in ReviewerProfile._meta.concrete_fields)
+
+
+def _recipients_sql(*, assignee: bool, votes: bool, emails: int) -> str:
+    """One of the fixed variants of the recipients' query (RECIPIENTS_SQL). Parameters, in
+    order: the requester's emails (`emails` of them), the assignee or the group, the request
+    (`votes`)."""
+    user_table, user_id = _USER._meta.db_table, _USER._meta.pk.column  # type: ignore[union-attr]
+    verified = "NULL"
+    if emails:
+        # Four-eyes' verified-address test (approvals/foureyes.py `verified_email_match`).
+        verified = (
+            f"EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} ea"  # noqa: S608
+            f" WHERE ea.user_id = u.{user_id} AND ea.verified"
+            f" AND LOWER(ea.email) IN ({', '.join(['%s'] * emails)}))"
+        )
+    sql = (
+        f"SELECT {_columns(_USER, 'u', _USER_NAMES)},"  # noqa: S608
+        f" {_columns(ReviewerProfile, 'pr', _PROFILE_NAMES)}, {verified} FROM {user_table} u"
+    )
+    if not assignee:
+        sql += (
+            f" INNER JOIN {Membership._meta.db_table} m ON m.user_id = u.{user_id}"
+            " AND m.group_id = %s AND NOT m.away"
+        )
+    sql += (
+        f" LEFT OUTER JOIN {ReviewerProfile._meta.db_table} pr ON pr.user_id = u.{user_id}"
+        f" WHERE u.is_active AND u.email <> ''"
+    )
+    if assignee:
+        sql += f" AND u.{user_id} = %s"
+    if votes:
+        # No one who voted on this request already (`first_vote_ends_stage` spares it).
+        sql += (
+            f" AND u.{user_id} NOT IN (SELECT d.decided_by_id FROM {Decision._meta.db_table} d"  # noqa: S608
+            " WHERE d.approval_id = %s AND d.decided_by_id IS NOT NULL)"
+        )
+    return sql + f" ORDER BY u.{user_id}"
+
+
+# A requester has at most two emails (`requester_of`: requester_email and requested_by).
+RECIPIENTS_SQL = {
+    (assignee, votes, emails): _recipients_sql(assignee=assignee, votes=votes, emails=emails)
+    for assignee in (True, False)
+    for votes in (True, False)
+    for emails in (0, 1, 2)
+}
 
 
 def _recipients(approval: ApprovalRequest) -> list[Any]:
     """The assignee; for unassigned (pull) work every present member of the group.
 
-    One query (users with their profiles). Four-eyes (docs/security.md): the requester is not
-    asked to decide their own request; the request's identity is compared in Python as
-    `approval_decide` does (`is_requester`), and only a verified address needs SQL: an EXISTS
-    in this same query, and only when the requester has an email.
+    One query (users with their profiles), fixed SQL (RECIPIENTS_SQL). Four-eyes
+    (docs/security.md): the requester is not asked to decide their own request; the request's
+    identity is compared in Python as `approval_decide` does (`is_requester`), and only a
+    verified address needs SQL: an EXISTS in this same query, and only when the requester has
+    an email.
     """
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
     if approval.assignee_id is not None:
-        users = users.filter(pk=approval.assignee_id)
+        target = approval.assignee_id
     elif approval.assigned_group_id is not None:
-        users = users.filter(
-            memberships__group_id=approval.assigned_group_id, memberships__away=False
-        )
+        target = approval.assigned_group_id
     else:
         return []
-    if not first_vote_ends_stage(approval):  # else no one can have voted yet
-        voted = Decision.objects.filter(approval_id=approval.pk, decided_by__isnull=False)
-        users = users.exclude(pk__in=voted.values("decided_by"))
     identity = requester_of(approval)
-    if (verified := verified_email_match(identity, OuterRef("pk"))) is not None:
-        users = users.annotate(requester_address=verified)
-    users = users.select_related("reviewer_profile").order_by("pk")
+    votes = not first_vote_ends_stage(approval)  # else no one can have voted yet
+    params: list[Any] = [*identity.emails, target]
+    if votes:
+        pk_field = ApprovalRequest._meta.pk
+        assert pk_field is not None
+        params.append(pk_field.get_db_prep_value(approval.pk, connection))
+    sql = RECIPIENTS_SQL[(approval.assignee_id is not None, votes, len(identity.emails))]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    users, profile_end = len(_USER_NAMES), len(_USER_NAMES) + len(_PROFILE_NAMES)
+    profile_cache = ReviewerProfile._meta.get_field("user")
     now = timezone.now()
     present = []
-    for user in users:
-        if identity and is_requester(
-            approval, user, verified_match=getattr(user, "requester_address", False)
-        ):
+    for row in rows:
+        user = _loaded(_USER, _USER_NAMES, row[:users])
+        profile = None
+        if row[users] is not None:
+            profile = _loaded(ReviewerProfile, _PROFILE_NAMES, row[users:profile_end])
+            profile_cache.set_cached_value(profile, user)
+        profile_cache.remote_field.set_cached_value(user, profile)
+        if identity and is_requester(approval, user, verified_match=bool(row[profile_end])):
             continue
-        profile = getattr(user, "reviewer_profile", None)
         if approval.assignee_id is None and profile is not None and profile.is_out_of_office(now):
             continue
         present.append(user)
@@ -171,12 +352,21 @@ def _quoted_request(approval: ApprovalRequest, fields: list[tuple[str, Any]]) ->
 
 
 def approval_message(
-    *, approval: ApprovalRequest, reviewer: Any, kind: str, options: list[DecisionOption]
+    *,
+    approval: ApprovalRequest,
+    reviewer: Any,
+    kind: str,
+    options: list[DecisionOption],
+    tokens: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
-    """The HTML + text email for one reviewer, a deep-link button per decision option."""
-    tokens = make_tokens(
-        reviewer=reviewer, approval=approval, option_keys=[option.key for option in options]
-    )
+    """The HTML + text email for one reviewer, a deep-link button per decision option.
+
+    `tokens` (option key -> token) when the caller minted the links already; else minted here.
+    """
+    if tokens is None:
+        tokens = make_tokens(
+            reviewer=reviewer, approval=approval, option_keys=[option.key for option in options]
+        )
     buttons = [
         {
             "label": option.label,
@@ -248,14 +438,8 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
     `{kind}:{approval}:{stage}:{user}[:{tag}]` and send. `tag` tells repeated notices of one
     stage apart (a reminder point; an escalation defaults to its count).
     """
-    try:
-        # get(): no ORDER BY to compile for a primary key; only the columns a notice reads.
-        approval = (
-            ApprovalRequest.objects.select_related("policy", "assigned_group")
-            .only(*NOTICE_COLUMNS)
-            .get(pk=approval_id)
-        )
-    except ApprovalRequest.DoesNotExist:
+    approval = _notice_request(approval_id)
+    if approval is None:
         return 0
     if approval.status != ApprovalRequest.Status.PENDING:
         return 0
@@ -265,6 +449,7 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
         tag = str(approval.escalation_count)
     # The policy's options in (position, id) order, from the specs cached per policy version.
     options = list(policy_specs(approval.policy).options.values())
+    option_keys = [option.key for option in options]
     recipients = _recipients(approval)
     if not recipients:
         return 0
@@ -275,17 +460,29 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
             if mode == NotifyMode.OFF:
                 continue
             key = f"{kind}:{approval.pk}:{stage}:{reviewer.pk}" + (f":{tag}" if tag else "")
-            notification = _claim(
-                key=key[:200], kind=kind, recipient=reviewer, approval=approval, stage=stage
-            )
-            if notification is None:
-                continue
-            if mode == NotifyMode.BATCHED:
-                Notification.objects.filter(pk=notification.pk).update(batch=batch)
+            # The claim and what goes with it (the batch's name, or the email's deep links)
+            # commit together, before the email is sent: one transaction, not two.
+            tokens = None
+            with transaction.atomic():
+                notification = _claim(
+                    key=key[:200], kind=kind, recipient=reviewer, approval=approval, stage=stage
+                )
+                if notification is None:
+                    continue
+                if mode == NotifyMode.BATCHED:
+                    Notification.objects.filter(pk=notification.pk).update(batch=batch)
+                else:
+                    tokens = issue_tokens(
+                        reviewer_id=reviewer.pk,
+                        approval_id=approval.pk,
+                        stage=approval.stage,
+                        option_keys=option_keys,
+                    )
+            if tokens is None:
                 _schedule_batch(reviewer.pk, batch)
                 continue
             message = approval_message(
-                approval=approval, reviewer=reviewer, kind=kind, options=options
+                approval=approval, reviewer=reviewer, kind=kind, options=options, tokens=tokens
             )
             message.connection = connection
             sent += _send(notification, message)

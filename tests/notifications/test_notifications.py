@@ -159,6 +159,27 @@ def test_a_failed_send_is_recorded_and_retried(
     ]
 
 
+def test_links_that_fail_to_mint_leave_no_claim_behind(
+    pending: ApprovalRequest, reviewer: Any, smtp_email: SmtpServer, monkeypatch: Any
+) -> None:
+    """The claim and the deep links commit together: a notice whose links failed sent nothing
+    and claimed nothing, so the next run sends it."""
+    from approvals.notifications import email
+
+    ApprovalRequest.objects.filter(pk=pending.pk).update(assignee=reviewer)
+
+    def broken(**kwargs: Any) -> dict[str, str]:
+        raise RuntimeError("links")
+
+    monkeypatch.setattr(email, "issue_tokens", broken)
+    with pytest.raises(RuntimeError):
+        send(pending)
+    assert not Notification.objects.exists()
+    monkeypatch.undo()
+    assert send(pending) == 1
+    assert smtp_email.wait_for(1)[0]["To"] == "alice@example.com"
+
+
 @pytest.mark.parametrize("kind", ["reminder", "escalated"])
 def test_reminders_and_escalations_reuse_the_email(
     pending: ApprovalRequest, smtp_email: SmtpServer, kind: str
