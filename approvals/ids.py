@@ -26,8 +26,9 @@ def uuid7() -> uuid.UUID:
 
 
 def uuid_param(value: Any) -> Any:
-    """A UUID as a parameter of plain SQL: itself on PostgreSQL, its hex text on SQLite (how
-    Django stores a UUIDField there)."""
-    if value is None or connection.vendor == "postgresql":
-        return value
-    return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex
+    """A UUID (or its text) as a parameter of plain SQL: a UUID on PostgreSQL, its hex text on
+    SQLite (how Django stores a UUIDField there). Text that is no UUID raises ValueError."""
+    if value is None:
+        return None
+    value = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return value if connection.vendor == "postgresql" else value.hex

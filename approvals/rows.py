@@ -11,7 +11,7 @@ ids, JSON). Table and column names come from the models; values are always param
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection
@@ -34,24 +34,33 @@ def _converter(model: type[Model], attname: str) -> Converter:
     return convert
 
 
-class _Part:
-    """One model of the read: its alias, the attnames loaded (in field order), converters."""
+class ModelColumns:
+    """Some columns of one model under a table alias (its primary key always among them): the
+    SQL that selects them, in the model's field order, and an instance built from their values.
+    `names` are field names or attnames; None: every column."""
 
-    def __init__(self, model: type[Model], alias: str, names: set[str]) -> None:
+    def __init__(self, model: type[Model], alias: str, names: Iterable[str] | None = None) -> None:
         self.model, self.alias = model, alias
         pk = model._meta.pk
         assert pk is not None
-        wanted = names | {pk.name}
-        fields = [f for f in model._meta.concrete_fields if f.name in wanted or f.attname in wanted]
+        fields = list(model._meta.concrete_fields)
+        if names is not None:
+            wanted = {*names, pk.name}
+            fields = [f for f in fields if f.name in wanted or f.attname in wanted]
         self.attnames = [f.attname for f in fields]
         self.columns = [f"{alias}.{f.column}" for f in fields]
+        self.sql = ", ".join(self.columns)
         self.pk_index = self.attnames.index(pk.attname)
-        self.convert: list[Converter] = []
+        self._convert: list[Converter] | None = None
 
-    def build(self, values: Sequence[Any]) -> Model | None:
+    def build(self, values: Sequence[Any]) -> Any:
+        """The instance for this slice of a row; None when its primary key is NULL (an empty
+        foreign key or no row on the far side of a LEFT JOIN)."""
         if values[self.pk_index] is None:
-            return None  # the foreign key was empty
-        converted = [convert(value) for convert, value in zip(self.convert, values, strict=True)]
+            return None
+        if self._convert is None:  # the converters depend on the database: found on first use
+            self._convert = [_converter(self.model, name) for name in self.attnames]
+        converted = [convert(value) for convert, value in zip(self._convert, values, strict=True)]
         return self.model.from_db(connection.alias, self.attnames, converted)
 
 
@@ -62,13 +71,13 @@ class JoinedRead:
     def __init__(self, model: type[Model], columns: Sequence[str], alias: str = "r") -> None:
         related = sorted({name.split("__")[0] for name in columns if "__" in name})
         # A joined relation's own foreign key is loaded too, as only() does.
-        self.base = _Part(model, alias, {n for n in columns if "__" not in n} | set(related))
-        self.relations: list[tuple[Any, _Part]] = []
+        self.base = ModelColumns(model, alias, {n for n in columns if "__" not in n} | set(related))
+        self.relations: list[tuple[Any, ModelColumns]] = []
         joins = []
         for index, relation in enumerate(related):
             field: Any = model._meta.get_field(relation)
             names = {n.split("__", 1)[1] for n in columns if n.startswith(f"{relation}__")}
-            part = _Part(field.related_model, f"j{index}", names)
+            part = ModelColumns(field.related_model, f"j{index}", names)
             self.relations.append((field, part))
             target = field.target_field.column
             joins.append(
@@ -80,7 +89,6 @@ class JoinedRead:
         )
         # Table and column names from the models only.
         self.select = f"SELECT {selected} FROM {model._meta.db_table} {alias}{''.join(joins)}"  # noqa: S608
-        self._ready = False
 
     def sql(self, where: str) -> str:
         """The statement for rows matching `where` (SQL over the aliases, placeholders only)."""
@@ -94,10 +102,6 @@ class JoinedRead:
         return None if row is None else self.build(row)
 
     def build(self, row: Sequence[Any]) -> Any:
-        if not self._ready:  # converters need the connection's vendor: built on first use
-            for part in (self.base, *(part for _, part in self.relations)):
-                part.convert = [_converter(part.model, name) for name in part.attnames]
-            self._ready = True
         start = len(self.base.attnames)
         instance = self.base.build(row[:start])
         for field, part in self.relations:

@@ -20,12 +20,12 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Q
-from django.db.models.expressions import Col
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
 from approvals.foureyes import is_requester, requester_of
+from approvals.ids import uuid_param
 from approvals.inbox.deeplinks import deeplink_url, issue_tokens, make_tokens
 from approvals.models import (
     ApprovalRequest,
@@ -38,6 +38,7 @@ from approvals.models import (
     ReviewerGroup,
     ReviewerProfile,
 )
+from approvals.rows import JoinedRead, ModelColumns
 from approvals.services.approvals import first_vote_ends_stage
 from approvals.services.policies import policy_specs
 
@@ -77,84 +78,21 @@ NOTICE_FIELDS: dict[Any, tuple[str, ...]] = {
 }
 
 
-def _in_model_order(model: Any, names: tuple[str, ...]) -> tuple[str, ...]:
-    # `from_db` takes a row's values in the model's field order.
-    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
-
-
-def _columns(model: Any, alias: str, names: tuple[str, ...]) -> str:
-    fields = {f.attname: f.column for f in model._meta.concrete_fields}
-    return ", ".join(f"{alias}.{fields[name]}" for name in names)
-
-
-_REQUEST_NAMES = _in_model_order(ApprovalRequest, NOTICE_FIELDS[ApprovalRequest])
-_POLICY_NAMES = _in_model_order(Policy, NOTICE_FIELDS[Policy])
-_GROUP_NAMES = _in_model_order(ReviewerGroup, NOTICE_FIELDS[ReviewerGroup])
-# The request with its policy and group, by primary key: fixed SQL (the ORM spent more CPU
-# building this than the database answering it). Table and column names come from the models,
-# the id is a parameter.
-NOTICE_REQUEST_SQL = (
-    f"SELECT {_columns(ApprovalRequest, 'r', _REQUEST_NAMES)},"  # noqa: S608
-    f" {_columns(Policy, 'p', _POLICY_NAMES)}, {_columns(ReviewerGroup, 'g', _GROUP_NAMES)}"
-    f" FROM {ApprovalRequest._meta.db_table} r"
-    f" INNER JOIN {Policy._meta.db_table} p ON p.id = r.policy_id"
-    f" LEFT OUTER JOIN {ReviewerGroup._meta.db_table} g ON g.id = r.assigned_group_id"
-    " WHERE r.id = %s"
+# The request with its policy and group, by primary key: fixed SQL built once
+# (approvals/rows.py; the ORM spent more CPU building this than the database answering it).
+_NOTICE_READ = JoinedRead(
+    ApprovalRequest,
+    [
+        *NOTICE_FIELDS[ApprovalRequest],
+        *(f"policy__{name}" for name in NOTICE_FIELDS[Policy]),
+        *(f"assigned_group__{name}" for name in NOTICE_FIELDS[ReviewerGroup]),
+    ],
 )
-
-
-def _row_converters(model: Any, names: tuple[str, ...]) -> list[tuple[int, list[Any], Col]]:
-    """(position, converters, column) for the values of `names` that the database does not
-    hand over as the ORM's own (on SQLite: text to times and ids; JSON everywhere)."""
-    found = []
-    for index, name in enumerate(names):
-        field = next(f for f in model._meta.concrete_fields if f.attname == name)
-        col = Col(model._meta.db_table, field)
-        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        if converters:
-            found.append((index, converters, col))
-    return found
-
-
-_CONVERTERS: dict[tuple[str, Any, tuple[str, ...]], list[tuple[int, list[Any], Col]]] = {}
-
-
-def _loaded(model: Any, names: tuple[str, ...], values: Any) -> Any:
-    """An instance of `model` from a row's `values` of `names` (in the model's field order),
-    converted as a query would (converters found once per database vendor)."""
-    key = (connection.vendor, model, names)
-    converters = _CONVERTERS.get(key)
-    if converters is None:
-        converters = _CONVERTERS[key] = _row_converters(model, names)
-    if converters:
-        values = list(values)
-        for index, functions, col in converters:
-            value = values[index]
-            for convert in functions:
-                value = convert(value, col, connection)
-            values[index] = value
-    return model.from_db(connection.alias, names, values)
 
 
 def _notice_request(approval_id: str) -> ApprovalRequest | None:
     """The request as `notify` reads it (NOTICE_FIELDS), its policy and group attached."""
-    pk_field = ApprovalRequest._meta.pk
-    assert pk_field is not None
-    with connection.cursor() as cursor:
-        cursor.execute(NOTICE_REQUEST_SQL, [pk_field.get_db_prep_value(approval_id, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    end, policy_end = len(_REQUEST_NAMES), len(_REQUEST_NAMES) + len(_POLICY_NAMES)
-    approval = _loaded(ApprovalRequest, _REQUEST_NAMES, row[:end])
-    ApprovalRequest.policy.field.set_cached_value(
-        approval, _loaded(Policy, _POLICY_NAMES, row[end:policy_end])
-    )
-    group = row[policy_end:]
-    ApprovalRequest.assigned_group.field.set_cached_value(
-        approval, _loaded(ReviewerGroup, _GROUP_NAMES, group) if group[0] is not None else None
-    )
-    return approval
+    return _NOTICE_READ.one("r.id = %s", [uuid_param(approval_id)])
 
 
 _NOTIFICATIONS = Notification._meta.db_table
@@ -178,9 +116,7 @@ def _claim(
     created_at = timezone.now()
     approval_id = None
     if approval is not None:
-        pk_field = ApprovalRequest._meta.pk
-        assert pk_field is not None
-        approval_id = pk_field.get_db_prep_value(approval.pk, connection)
+        approval_id = uuid_param(approval.pk)
     params = [
         key,
         kind,
@@ -232,8 +168,10 @@ def _send(notification: Notification, message: EmailMultiAlternatives) -> bool:
 
 
 _USER = get_user_model()
-_USER_NAMES = tuple(f.attname for f in _USER._meta.concrete_fields)
-_PROFILE_NAMES = tuple(f.attname for f in ReviewerProfile._meta.concrete_fields)
+# Every column of the user and of their profile (approvals/rows.py): nothing read later may
+# cost a query.
+_USER_COLUMNS = ModelColumns(_USER, "u")
+_PROFILE_COLUMNS = ModelColumns(ReviewerProfile, "pr")
 
 
 def _recipients_sql(*, assignee: bool, votes: bool, emails: int) -> str:
@@ -250,8 +188,8 @@ def _recipients_sql(*, assignee: bool, votes: bool, emails: int) -> str:
             f" AND LOWER(ea.email) IN ({', '.join(['%s'] * emails)}))"
         )
     sql = (
-        f"SELECT {_columns(_USER, 'u', _USER_NAMES)},"  # noqa: S608
-        f" {_columns(ReviewerProfile, 'pr', _PROFILE_NAMES)}, {verified} FROM {user_table} u"
+        f"SELECT {_USER_COLUMNS.sql}, {_PROFILE_COLUMNS.sql}, {verified}"  # noqa: S608
+        f" FROM {user_table} u"
     )
     if not assignee:
         sql += (
@@ -301,22 +239,20 @@ def _recipients(approval: ApprovalRequest) -> list[Any]:
     votes = not first_vote_ends_stage(approval)  # else no one can have voted yet
     params: list[Any] = [*identity.emails, target]
     if votes:
-        pk_field = ApprovalRequest._meta.pk
-        assert pk_field is not None
-        params.append(pk_field.get_db_prep_value(approval.pk, connection))
+        params.append(uuid_param(approval.pk))
     sql = RECIPIENTS_SQL[(approval.assignee_id is not None, votes, len(identity.emails))]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    users, profile_end = len(_USER_NAMES), len(_USER_NAMES) + len(_PROFILE_NAMES)
+    users = len(_USER_COLUMNS.attnames)
+    profile_end = users + len(_PROFILE_COLUMNS.attnames)
     profile_cache = ReviewerProfile._meta.get_field("user")
     now = timezone.now()
     present = []
     for row in rows:
-        user = _loaded(_USER, _USER_NAMES, row[:users])
-        profile = None
-        if row[users] is not None:
-            profile = _loaded(ReviewerProfile, _PROFILE_NAMES, row[users:profile_end])
+        user = _USER_COLUMNS.build(row[:users])
+        profile = _PROFILE_COLUMNS.build(row[users:profile_end])
+        if profile is not None:
             profile_cache.set_cached_value(profile, user)
         profile_cache.remote_field.set_cached_value(user, profile)
         if identity and is_requester(approval, user, verified_match=bool(row[profile_end])):
