@@ -43,7 +43,7 @@ from approvals.models import (
     ReviewerGroup,
     Route,
 )
-from approvals.rows import JoinedRead
+from approvals.rows import JoinedRead, RowInsert
 from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import AuditDraft, audit_append, audit_record
 from approvals.services.outbox import outbox_enqueue
@@ -300,6 +300,10 @@ def _finish(
     slack_after_commit(approval, "final")
 
 
+# A vote's INSERT, built once (approvals/rows.py): decisions have no signals or history.
+_DECISION_INSERT = RowInsert(Decision)
+
+
 def _record_decision(
     approval: ApprovalRequest,
     *,
@@ -316,7 +320,7 @@ def _record_decision(
 ) -> tuple[Decision, AuditDraft]:
     """Insert the Decision (complete: `is_final` is known before the row is written) and return
     it with its `decided` entry for the caller's audit batch."""
-    decision = Decision.objects.create(
+    decision = Decision(
         approval=approval,
         stage=approval.stage,
         outcome=outcome,
@@ -333,6 +337,7 @@ def _record_decision(
         rule=rule,
         is_final=is_final,
     )
+    _DECISION_INSERT.insert([decision])
     return decision, AuditDraft(
         action="decided", actor=decided_by_name, approval=approval, decision=decision
     )

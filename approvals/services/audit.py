@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from approvals.audit.chain import GENESIS_HASH, compute_entry_hash, decision_fingerprint
 from approvals.models import ApprovalRequest, AuditChainHead, AuditEntry, Decision
+from approvals.rows import RowInsert
 from approvals.services.after_commit import kick_after_commit
 
 # pg_advisory_xact_lock key of the sealer ("ckpt" in ASCII): one sealer at a time.
@@ -40,6 +41,10 @@ def seal_inline() -> bool:
     """Whether services seal in their own transaction (SQLite, where writers queue anyway; the
     test suite) instead of after commit."""
     return bool(settings.AUDIT_SEAL_INLINE)
+
+
+# The entries' INSERT, built once (approvals/rows.py): audit rows have no signals or history.
+_AUDIT_INSERT = RowInsert(AuditEntry)
 
 
 def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
@@ -70,7 +75,7 @@ def audit_record(drafts: list[AuditDraft]) -> list[AuditEntry]:
                 entry_hash="",
             )
         )
-    AuditEntry.objects.bulk_create(rows)
+    _AUDIT_INSERT.insert(rows)
     if seal_inline():
         # Already inside the service's transaction: seal in it, without a savepoint of its own.
         hashes = _seal_batch(len(rows) + SEAL_BATCH_SIZE)

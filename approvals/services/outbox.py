@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from approvals.formats import iso_z
 from approvals.models import ApprovalRequest, Decision, OutboxEvent
+from approvals.rows import RowInsert
 from approvals.services.after_commit import enqueue_after_commit
 
 EVENT_TYPES = frozenset(
@@ -46,6 +47,10 @@ def event_body(
     return {"type": event_type, "timestamp": iso_z(at), "data": data}
 
 
+# The event's INSERT, built once (approvals/rows.py): outbox rows have no signals or history.
+_OUTBOX_INSERT = RowInsert(OutboxEvent)
+
+
 def outbox_enqueue(
     *, approval: ApprovalRequest, event_type: str, decision: Decision | None = None
 ) -> OutboxEvent:
@@ -60,7 +65,7 @@ def outbox_enqueue(
         raise RuntimeError("outbox_enqueue must run inside the service's transaction")
     now = timezone.now()
     target = approval.callback_url or approval.policy.callback_url
-    event = OutboxEvent.objects.create(
+    event = OutboxEvent(
         approval=approval,
         event_type=event_type,
         body=event_body(approval=approval, event_type=event_type, decision=decision, at=now),
@@ -69,6 +74,7 @@ def outbox_enqueue(
         next_attempt_at=now if target else None,
         created_at=now,
     )
+    _OUTBOX_INSERT.insert([event])
     if target:
         enqueue_after_commit("deliver_event", str(event.pk))
     if event_type != "request.escalated":
