@@ -206,6 +206,8 @@ MFA_ADAPTER = (
 # export; this makes every signed-in page need one (docs/security.md).
 MFA_REQUIRED_FOR_ALL = envbool("MFA_REQUIRED_FOR_ALL", False)
 # A signed-in session that sees no request for this long is signed out.
+# Django's database sessions, read by a statement built once (approvals/security/sessions.py).
+SESSION_ENGINE = "approvals.security.sessions"
 SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 60)
 if SESSION_IDLE_MINUTES < 1:
     raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be at least 1 (minutes).")
