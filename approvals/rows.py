@@ -22,8 +22,10 @@ from django.db.models.fields import AutoFieldMixin
 Converter = Callable[[Any], Any]
 
 
-def _converter(model: type[Model], attname: str) -> Converter:
-    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+def converter(model: type[Model], name: str) -> Converter:
+    """A function turning the database's value of `model`'s field `name` (or attname) into
+    the ORM's, as a query would (on SQLite: text to a time or an id; JSON everywhere)."""
+    field = next(f for f in model._meta.concrete_fields if name in (f.name, f.attname))
     col = Col(model._meta.db_table, field)
     converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
 
@@ -60,7 +62,7 @@ class ModelColumns:
         if values[self.pk_index] is None:
             return None
         if self._convert is None:  # the converters depend on the database: found on first use
-            self._convert = [_converter(self.model, name) for name in self.attnames]
+            self._convert = [converter(self.model, name) for name in self.attnames]
         converted = [convert(value) for convert, value in zip(self._convert, values, strict=True)]
         return self.model.from_db(connection.alias, self.attnames, converted)
 

@@ -28,7 +28,6 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, F, Field, FilteredRelation, OuterRef, Q, QuerySet
-from django.db.models.expressions import Col
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -44,7 +43,7 @@ from approvals.models import (
     ReviewerGroup,
     ReviewerProfile,
 )
-from approvals.rows import JoinedRead
+from approvals.rows import JoinedRead, converter
 from approvals.services.policies import (
     FILTER_CHOICES_VERSION,
     filter_choices_version,
@@ -207,21 +206,6 @@ def _id_param(pk: Any) -> Any:
     pk_field = ApprovalRequest._meta.pk
     assert pk_field is not None
     return pk_field.get_db_prep_value(pk, connection)
-
-
-def _converter(model: Any, name: str) -> Any:
-    """A function turning the database's value of `model.name` into the ORM's (on SQLite:
-    text to a time or an id), for the rows read in plain SQL here."""
-    field = model._meta.get_field(name)
-    col = Col(model._meta.db_table, field)
-    converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-
-    def convert(value: Any) -> Any:
-        for converter in converters:
-            value = converter(value, col, connection)
-        return value
-
-    return convert
 
 
 def approvals_visible_to(*, user: Any, group_ids: list[int] | None = None) -> QuerySet:
@@ -494,7 +478,7 @@ def _time_keys(
             )
         ]
     # The database's values as the ORM would convert them (SQLite: text to times and ids).
-    value_of, id_of = _converter(ApprovalRequest, field.name), _converter(ApprovalRequest, "id")
+    value_of, id_of = converter(ApprovalRequest, field.name), converter(ApprovalRequest, "id")
     keys: list[tuple[Any, uuid.UUID]] = []
     with connection.cursor() as cursor:
         for sql, params in queries:
@@ -575,7 +559,7 @@ def reviewer_away(user: Any) -> Away | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    convert = _converter(ReviewerProfile, "away_from")
+    convert = converter(ReviewerProfile, "away_from")
     start, until, away_in_group = convert(row[0]), convert(row[1]), row[2]
     now = timezone.now()
     if start is not None and start <= now and (until is None or now < until):

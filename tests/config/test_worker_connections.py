@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from django.db import connection
 
 from approvals.tasks import purge_idempotency_records
@@ -36,12 +37,17 @@ def _run_tasks(worker: Any, count: int, done_before: int) -> None:
         time.sleep(0.1)
 
 
-@requires_broker
-def test_a_worker_reuses_one_connection_for_many_tasks(
-    transactional_db: Any, celery_worker: Callable[..., Any]
-) -> None:
+@pytest.fixture
+def warm_worker(transactional_db: Any, celery_worker: Callable[..., Any]) -> Any:
+    """A worker keeping connections for a minute (production's CONN_MAX_AGE), one task done."""
     worker = celery_worker(concurrency=1, env={"CONN_MAX_AGE": "60"})
     _run_tasks(worker, 1, 0)
+    return worker
+
+
+@requires_broker
+def test_a_worker_reuses_one_connection_for_many_tasks(warm_worker: Any) -> None:
+    worker = warm_worker
     first = _other_backends()
     assert len(first) == 1, first  # Celery's fix-up alone would have closed it: []
 
@@ -50,11 +56,8 @@ def test_a_worker_reuses_one_connection_for_many_tasks(
 
 
 @requires_broker
-def test_a_broken_connection_is_replaced_before_the_next_task(
-    transactional_db: Any, celery_worker: Callable[..., Any]
-) -> None:
-    worker = celery_worker(concurrency=1, env={"CONN_MAX_AGE": "60"})
-    _run_tasks(worker, 1, 0)
+def test_a_broken_connection_is_replaced_before_the_next_task(warm_worker: Any) -> None:
+    worker = warm_worker
     (backend,) = _other_backends()
     with connection.cursor() as cursor:  # a database restart or a failover, for this one worker
         cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
