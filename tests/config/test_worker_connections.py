@@ -14,14 +14,18 @@ from django.db import connection
 from approvals.tasks import purge_idempotency_records
 from tests.conftest import requires_broker
 
+# The worker's connections carry this name (libpq reads PGAPPNAME), so the connections other
+# tests of the run left open are not counted.
+WORKER_APP = "checkpoint-test-worker"
+
 
 def _other_backends() -> list[int]:
-    """Backend pids on the test database other than this test's own connection."""
+    """Backend pids of the test worker on the test database."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend' ORDER BY pid"
+            " WHERE datname = current_database() AND application_name = %s ORDER BY pid",
+            [WORKER_APP],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -40,7 +44,7 @@ def _run_tasks(worker: Any, count: int, done_before: int) -> None:
 @pytest.fixture
 def warm_worker(transactional_db: Any, celery_worker: Callable[..., Any]) -> Any:
     """A worker keeping connections for a minute (production's CONN_MAX_AGE), one task done."""
-    worker = celery_worker(concurrency=1, env={"CONN_MAX_AGE": "60"})
+    worker = celery_worker(concurrency=1, env={"CONN_MAX_AGE": "60", "PGAPPNAME": WORKER_APP})
     _run_tasks(worker, 1, 0)
     return worker
 
@@ -72,6 +76,6 @@ def test_a_broken_connection_is_replaced_before_the_next_task(warm_worker: Any) 
 def test_conn_max_age_0_still_closes_after_every_task(
     transactional_db: Any, celery_worker: Callable[..., Any]
 ) -> None:
-    worker = celery_worker(concurrency=1, env={"CONN_MAX_AGE": "0"})
+    worker = celery_worker(concurrency=1, env={"CONN_MAX_AGE": "0", "PGAPPNAME": WORKER_APP})
     _run_tasks(worker, 3, 0)
     assert _other_backends() == []
