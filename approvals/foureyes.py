@@ -79,21 +79,20 @@ def requester_users(identity: Requester) -> QuerySet[Any]:
     return users.filter(match).values("pk")
 
 
-def verified_email_match(identity: Requester, reviewer_id: Any) -> Exists | None:
-    """An EXISTS for a query that already runs (approval_decide's): does the reviewer hold a
-    verified address that is the requester's? None when there is no email to compare."""
-    if not identity.emails:
-        return None
-    return Exists(
-        EmailAddress.objects.annotate(_email=Lower("email")).filter(
-            user_id=reviewer_id, verified=True, _email__in=identity.emails
-        )
+def verified_email_sql(user_id: str, emails: str) -> str:
+    """Four-eyes' verified-address test as SQL, for a query that already runs (a decision's
+    standing, a notice's recipients, assignment): does the user whose id is the SQL `user_id`
+    hold a verified address among `emails` (placeholders for the requester's, lower-cased)?"""
+    # Table name from the model; the caller passes column references and placeholders only.
+    return (
+        f"EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} ea"  # noqa: S608
+        f" WHERE ea.user_id = {user_id} AND ea.verified AND LOWER(ea.email) IN ({emails}))"
     )
 
 
 def is_requester(approval: Any, reviewer: Any, *, verified_match: bool | None = None) -> bool:
     """Is `reviewer` the requester of `approval`? The requester may reject or ask for changes,
-    never approve. `verified_match` is the answer of `verified_email_match` when the caller
+    never approve. `verified_match` is the answer of `verified_email_sql` when the caller
     already has it; otherwise that costs one query (only when there is an email to compare)."""
     identity = requester_of(approval)
     if not identity:
@@ -134,13 +133,8 @@ def requester_match_sql(identity: Requester, *, user: str, params: dict[str, Any
         tests.append(f"LOWER({user}.username) IN ({names})")
     if identity.emails:
         emails = _placeholders("rq_e", identity.emails, params)
-        table = EmailAddress._meta.db_table
         tests.append(f"LOWER({user}.email) IN ({emails})")
-        tests.append(
-            # Table and alias names come from code, every value is a parameter.
-            f"EXISTS (SELECT 1 FROM {table} ea WHERE ea.user_id = {user}.id AND ea.verified"  # noqa: S608
-            f" AND LOWER(ea.email) IN ({emails}))"
-        )
+        tests.append(verified_email_sql(f"{user}.id", emails))
     return "(" + " OR ".join(tests) + ")"
 
 

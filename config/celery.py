@@ -6,6 +6,7 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -27,8 +28,6 @@ def _connections_as_around_a_request(task: Any = None, **kwargs: Any) -> None:
     transaction."""
     if task is not None and getattr(task.request, "is_eager", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()
 
 

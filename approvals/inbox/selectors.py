@@ -32,6 +32,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from approvals.ids import uuid_param
 from approvals.models import (
     ApprovalRequest,
     AuditEntry,
@@ -201,13 +202,6 @@ def reviewer_group_ids(user: Any) -> list[int]:
         return [group_id for (group_id,) in cursor.fetchall()]
 
 
-def _id_param(pk: Any) -> Any:
-    """A request's id as a parameter of the plain SQL here (on SQLite: its hex text)."""
-    pk_field = ApprovalRequest._meta.pk
-    assert pk_field is not None
-    return pk_field.get_db_prep_value(pk, connection)
-
-
 def approvals_visible_to(*, user: Any, group_ids: list[int] | None = None) -> QuerySet:
     """Requests a reviewer may see: their groups' current work and what they decided on."""
     if group_ids is None:
@@ -255,7 +249,7 @@ def _rows_by_id(ids: list[uuid.UUID], columns: tuple[str, ...] | None) -> list[A
         f" LEFT JOIN {tables[3]} u ON u.id = r.assignee_id"
         f" WHERE r.id IN ({placeholders})"
     )
-    return list(ApprovalRequest.objects.raw(sql, [_id_param(i) for i in ids]))
+    return list(ApprovalRequest.objects.raw(sql, [uuid_param(i) for i in ids]))
 
 
 def _not_voted(user: Any) -> Exists:
@@ -439,7 +433,7 @@ def _time_keys(
     # After the cursor (`Sort.after`): `>=` keeps an index range condition, the tie on the
     # value is broken by id; missing values last.
     if after is not None:
-        pk = _id_param(after.pk)
+        pk = uuid_param(after.pk)
         if after.at is None:
             common += f" AND {column} IS NULL AND r.id > %s"
             common_params.append(pk)
@@ -790,7 +784,7 @@ def _next_id_sql(
     common_params: list[Any] = [Status.PENDING.value]
     if exclude is not None:
         common += " AND r.id <> %s"
-        common_params.append(_id_param(exclude))
+        common_params.append(uuid_param(exclude))
     common += (
         f" AND NOT EXISTS (SELECT 1 FROM {decision} d WHERE d.approval_id = r.id"  # noqa: S608
         " AND d.decided_by_id = %s)" + due
@@ -869,7 +863,7 @@ def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
         f" LEFT JOIN {Decision._meta.db_table} d ON d.id = e.decision_id"
         " WHERE e.approval_id = %s ORDER BY e.id"
     )
-    entries = list(AuditEntry.objects.raw(sql, [_id_param(approval.pk)]))
+    entries = list(AuditEntry.objects.raw(sql, [uuid_param(approval.pk)]))
     for entry in entries:
         if entry.decision_id is not None:
             row = vars(entry)
@@ -909,7 +903,7 @@ def recent_policy_decisions(
         f" WHERE d.is_final = %s AND a.policy_id = %s AND a.assigned_group_id IN ({placeholders})"
         " AND NOT (d.approval_id = %s) ORDER BY d.decided_at DESC, d.id DESC LIMIT %s"
     )
-    params = [True, approval.policy_id, *group_ids, _id_param(approval.pk), limit]
+    params = [True, approval.policy_id, *group_ids, uuid_param(approval.pk), limit]
     decisions = list(Decision.objects.raw(sql, params))
     for decision in decisions:
         row = vars(decision)

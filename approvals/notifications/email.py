@@ -14,7 +14,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -24,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.formats import absolute_url, visible_fields
-from approvals.foureyes import is_requester, requester_of
+from approvals.foureyes import is_requester, requester_of, verified_email_sql
 from approvals.ids import uuid_param
 from approvals.inbox.deeplinks import deeplink_url, issue_tokens, make_tokens
 from approvals.models import (
@@ -181,12 +180,7 @@ def _recipients_sql(*, assignee: bool, votes: bool, emails: int) -> str:
     user_table, user_id = _USER._meta.db_table, _USER._meta.pk.column  # type: ignore[union-attr]
     verified = "NULL"
     if emails:
-        # Four-eyes' verified-address test (approvals/foureyes.py `verified_email_match`).
-        verified = (
-            f"EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} ea"  # noqa: S608
-            f" WHERE ea.user_id = u.{user_id} AND ea.verified"
-            f" AND LOWER(ea.email) IN ({', '.join(['%s'] * emails)}))"
-        )
+        verified = verified_email_sql(f"u.{user_id}", ", ".join(["%s"] * emails))
     sql = (
         f"SELECT {_USER_COLUMNS.sql}, {_PROFILE_COLUMNS.sql}, {verified}"  # noqa: S608
         f" FROM {user_table} u"

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -31,6 +30,7 @@ from approvals.foureyes import (
     requester_email_from,
     requester_of,
     requester_sql,
+    verified_email_sql,
 )
 from approvals.ids import uuid_param
 from approvals.models import (
@@ -578,7 +578,6 @@ def _payload_changes(
 _DECISIONS = Decision._meta.db_table
 _MEMBERS = Membership._meta.db_table
 _USERS = get_user_model()._meta.db_table
-_EMAILS = EmailAddress._meta.db_table
 
 
 def _standing(
@@ -608,10 +607,7 @@ def _standing(
     if identity.emails:
         emails = ", ".join(f"%(rq_v{i})s" for i in range(len(identity.emails)))
         params.update({f"rq_v{i}": email for i, email in enumerate(identity.emails)})
-        wanted.append(
-            f"EXISTS (SELECT 1 FROM {_EMAILS} ea WHERE ea.user_id = %(reviewer)s AND ea.verified"  # noqa: S608
-            f" AND LOWER(ea.email) IN ({emails})) AS requester_email"
-        )
+        wanted.append(f"{verified_email_sql('%(reviewer)s', emails)} AS requester_email")
     quorum = stage.get("quorum", "one")
     if quorum in ("all", "count"):
         params.update({"stage": approval.stage, "approve": Outcome.APPROVE})

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from approvals.ids import uuid_param
 from approvals.models import ApprovalRequest, Decision, DeepLink
 from approvals.services.approvals import approval_decide
 
@@ -78,9 +79,7 @@ def deeplink_rows(
     ops = connection.ops
     created = ops.adapt_datetimefield_value(now)
     expires = ops.adapt_datetimefield_value(now + timedelta(hours=settings.DEEP_LINK_HOURS))
-    pk_field = ApprovalRequest._meta.pk
-    assert pk_field is not None
-    request_id = pk_field.get_db_prep_value(approval_id, connection)
+    request_id = uuid_param(approval_id)
     params: list[Any] = []
     for key in option_keys:
         params += [request_id, reviewer_id, stage, key, created, expires]
