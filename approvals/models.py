@@ -393,7 +393,12 @@ class ApprovalRequest(models.Model):
     }
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="requests")
+    # The foreign keys that lead a composite index (policy: req_policy_external; group:
+    # req_group_due; assignee: req_assignee_due) get no index of their own: it would only be
+    # one more to write on every intake and decision (docs/performance.md "Indexes").
+    policy = models.ForeignKey(
+        Policy, on_delete=models.PROTECT, related_name="requests", db_index=False
+    )
     policy_version = models.PositiveIntegerField()
     external_id = models.CharField(max_length=255, blank=True)
     title = models.CharField(max_length=300)
@@ -424,7 +429,12 @@ class ApprovalRequest(models.Model):
     stage_plan = models.JSONField(default=list)
     stage = models.PositiveIntegerField(default=0, help_text="1-based; 0 when decided by policy.")
     assigned_group = models.ForeignKey(
-        ReviewerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+        ReviewerGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requests",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -432,6 +442,7 @@ class ApprovalRequest(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_requests",
+        db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -452,7 +463,12 @@ class ApprovalRequest(models.Model):
     # What the inbox's search reads (approvals.formats.search_text): written with the row by
     # the services; a trigram index on PostgreSQL (migration 0016) finds any substring.
     search_text = models.TextField(blank=True, editable=False, db_default="")
-    history = history_records(excluded_fields=["updated_at", "search_text"])
+    # The history is read by request (its `id`) and by date; its copies of the foreign keys
+    # need no index.
+    history = history_records(
+        excluded_fields=["updated_at", "search_text"],
+        no_db_index=["policy", "assigned_group", "assignee", "requester", "previous"],
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -608,6 +624,7 @@ class AuditEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="audit_entries",
+        db_index=False,  # audit_approval_seq leads with it
     )
     decision = models.OneToOneField(
         Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entry"
@@ -751,6 +768,33 @@ class Notification(models.Model):
         return self.key
 
 
+class QueuedNotice(models.Model):
+    """A notice email still to be worked out and sent: written in the transaction of the change
+    that calls for it (an assignment, a reminder, an escalation), taken and deleted in batches
+    by the worker (approvals/notifications/email.py `send_queued`; docs/notifications.md
+    "How a notice reaches the worker"). A commit that rolls back queues nothing; a broker
+    outage only delays it until the next run.
+    """
+
+    # No foreign-key constraint or index: a row lives a second or so, and a request that is
+    # gone by then is simply not notified (`notify` finds nothing).
+    approval = models.ForeignKey(
+        ApprovalRequest,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=20, choices=Notification.Kind.choices)
+    stage = models.PositiveIntegerField()
+    # Tells repeated notices of one stage apart (a reminder's point), as in `notify`.
+    tag = models.CharField(max_length=40, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} notice for {self.approval_id}"
+
+
 # --- API ------------------------------------------------------------------------------------------
 
 
@@ -762,7 +806,10 @@ class DeepLink(models.Model):
     comparing it with the request, so deciding writes nothing here."""
 
     approval = models.ForeignKey(
-        ApprovalRequest, on_delete=models.CASCADE, related_name="deep_links"
+        ApprovalRequest,
+        on_delete=models.CASCADE,
+        related_name="deep_links",
+        db_index=False,  # deeplink_approval_reviewer leads with it
     )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

@@ -17,7 +17,13 @@ from django.conf import settings
 from approvals.api.idempotency import purge_expired
 from approvals.audit.checkpoints import CheckpointError, export_checkpoint
 from approvals.callbacks.delivery import deliver_due, deliver_one
-from approvals.notifications.email import notify, send_batch, send_digests, send_due_batches
+from approvals.notifications.email import (
+    notify,
+    send_batch,
+    send_digests,
+    send_due_batches,
+    send_queued,
+)
 from approvals.services.audit import audit_seal
 from approvals.sla.sweep import sweep_due
 from approvals.slack import delivery as slack_delivery
@@ -58,6 +64,13 @@ def export_audit_checkpoint() -> int:
         logger.error("audit checkpoint not written: %s", exc)
         return 0
     return exported.checkpoint.seq if exported else 0
+
+
+@shared_task(name="approvals.tasks.send_notices")
+def send_notices() -> int:
+    """Send the queued notice emails (kicked once per window after commit; beat runs it too);
+    returns how many emails went out."""
+    return send_queued()
 
 
 @shared_task(name="approvals.tasks.notify_approval")

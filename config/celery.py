@@ -86,6 +86,12 @@ app.conf.beat_schedule = {
         "task": "approvals.tasks.purge_idempotency_records",
         "schedule": 3600.0,
     },
+    # The notice queue's safety net: every change that queues a notice kicks a run on commit;
+    # this sends what a broker outage or a killed worker left (docs/notifications.md).
+    "send-notices": {
+        "task": "approvals.tasks.send_notices",
+        "schedule": _seconds("NOTICE_INTERVAL_SECONDS", 30.0),
+    },
     # Batched notice emails whose window has passed (each batch also schedules its own send).
     "send-notification-batches": {
         "task": "approvals.tasks.send_due_notification_batches",

@@ -294,6 +294,11 @@ try:
     NOTIFY_BATCH_MINUTES = float(envstr("NOTIFY_BATCH_MINUTES", "15"))
 except ValueError as exc:
     raise ImproperlyConfigured("NOTIFY_BATCH_MINUTES must be a number of minutes") from exc
+# Notice emails are queued in the database with the change that calls for them and sent by the
+# worker in batches: a run is queued at most once per this many seconds, when the window
+# closes (docs/notifications.md "How a notice reaches the worker"). 0 queues a run at every
+# commit, at once (the test suite, where Celery runs tasks in place).
+NOTICE_WINDOW_SECONDS = envint("NOTICE_WINDOW_SECONDS", 0 if TESTING else 1)
 # Callback retries (docs/api.md "Callbacks"): seconds after each failed attempt, ±20 % jitter; after the
 # last one the event is dead. Tests and the fault drills set a tight schedule through the env.
 try:

@@ -1,10 +1,11 @@
 """Email to reviewers: "a request waits on you", reminders, escalations, the daily digest.
 
-Sent by Celery tasks after the change commits (approvals.tasks.notify_approval,
-send_daily_digests). Every message is claimed in `Notification` under a unique key BEFORE it is
-sent, so running a task twice, or on two workers at once, sends nothing twice. A send that
-fails keeps its row with the error; the next run of the same notice claims it again and
-retries. A worker killed between claim and send leaves the row claimed and unsent: that
+Sent by Celery tasks after the change commits: the services queue a notice in their
+transaction (approvals/services/notices.py) and the `send_notices` task takes the queue in
+batches (`send_queued`); `send_daily_digests` and the batches run on beat. Every message is
+claimed in `Notification` under a unique key BEFORE it is sent, so running a task twice, or on
+two workers at once, sends nothing twice. A send that fails keeps its row with the error; the
+next run of the same notice claims it again and retries. A worker killed between claim and send leaves the row claimed and unsent: that
 message is lost rather than risked twice (at most once).
 """
 
@@ -34,6 +35,7 @@ from approvals.models import (
     Notification,
     NotifyMode,
     Policy,
+    QueuedNotice,
     ReviewerGroup,
     ReviewerProfile,
 )
@@ -416,6 +418,47 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
             )
             message.connection = connection
             sent += _send(notification, message)
+    return sent
+
+
+_QUEUE = QueuedNotice._meta.db_table
+# How many queued notices one transaction takes (and deletes) at a time.
+QUEUE_BATCH = 100
+
+
+def _take_queued(limit: int) -> list[tuple[Any, str, int, str]]:
+    """Delete and return up to `limit` of the oldest queued notices, as (approval id, kind,
+    stage, tag), oldest first. Rows another worker holds are skipped, not waited for."""
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    sql = (
+        f"DELETE FROM {_QUEUE} WHERE id IN (SELECT id FROM {_QUEUE} ORDER BY id LIMIT %s{lock})"  # noqa: S608
+        " RETURNING id, approval_id, kind, stage, tag"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        rows = sorted(cursor.fetchall())
+    return [(approval_id, kind, stage, tag) for _, approval_id, kind, stage, tag in rows]
+
+
+def send_queued(*, limit: int = QUEUE_BATCH) -> int:
+    """Send every queued notice (`notify` each), `limit` at a time; returns emails sent.
+
+    A batch is deleted from the queue when taken, before its emails go out: a worker killed
+    mid-batch loses the rest of that batch's emails rather than risk sending one twice (at most
+    once, as every notice; `notify`'s own claims already stop a second send). A notice that
+    fails is logged and the others still go out.
+    """
+    sent = 0
+    while batch := _take_queued(limit):
+        for approval_id, kind, stage, tag in batch:
+            try:
+                sent += notify(approval_id=str(approval_id), kind=kind, stage=stage, tag=tag)
+            except Exception:
+                logger.exception("notice %s of %s (stage %s) not sent", kind, approval_id, stage)
+        if len(batch) < limit:
+            break
     return sent
 
 

@@ -10,7 +10,12 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 TaskName = Literal[
-    "deliver_event", "distribute_work", "notify_approval", "seal_audit", "slack_sync"
+    "deliver_event",
+    "distribute_work",
+    "notify_approval",
+    "seal_audit",
+    "send_notices",
+    "slack_sync",
 ]
 
 
@@ -39,11 +44,12 @@ def enqueue_after_commit(task_name: TaskName, *args: Any) -> None:
 def kick_after_commit(task_name: TaskName, *, window: int) -> None:
     """Queue the argument-less catch-up task `task_name` at most once per `window` seconds.
 
-    For tasks that act on everything waiting (the audit sealer): the first commit of a window
-    claims it in the shared cache (one SET NX) and queues the task to run when the window
-    closes, so that one run takes in every commit of the window; the other commits of the
-    window queue nothing. Without a cache answer it queues the task anyway. Beat runs the same
-    task as the safety net (docs/performance.md "One broker message per write").
+    For tasks that act on everything waiting (the audit sealer, the notice queue): the first
+    commit of a window claims it in the shared cache (one SET NX) and queues the task to run
+    when the window closes, so that one run takes in every commit of the window; the other
+    commits of the window queue nothing. Without a cache answer it queues the task anyway. Beat
+    runs the same task as the safety net (docs/performance.md "One broker message per write").
+    A window of 0 queues a run at every commit, to run at once.
     """
 
     def send() -> None:
@@ -51,6 +57,12 @@ def kick_after_commit(task_name: TaskName, *, window: int) -> None:
 
         from approvals import tasks
 
+        if window <= 0:
+            try:
+                getattr(tasks, task_name).delay()
+            except Exception:
+                log.warning("could not enqueue %s", task_name, exc_info=True)
+            return
         try:
             first = cache.add(f"kick:{task_name}", 1, timeout=window)
         except Exception:

@@ -44,8 +44,8 @@ from approvals.models import (
     Route,
 )
 from approvals.rows import JoinedRead, RowInsert
-from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.audit import AuditDraft, audit_append, audit_record
+from approvals.services.notices import queue_notice
 from approvals.services.outbox import outbox_enqueue
 from approvals.services.policies import policy_specs
 from approvals.sla.clock import add_working_minutes, reminder_times
@@ -259,7 +259,7 @@ def _set_assignee(
 
 
 def _notify_after_commit(approval: ApprovalRequest, *, kind: str) -> None:
-    enqueue_after_commit("notify_approval", str(approval.pk), kind, approval.stage)
+    queue_notice(approval, kind)
     slack_after_commit(approval, kind)
 
 

@@ -13,7 +13,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest, Notification
-from approvals.services.after_commit import enqueue_after_commit
 from approvals.services.approvals import (
     approval_escalate,
     approval_expire,
@@ -21,6 +20,7 @@ from approvals.services.approvals import (
     next_sla_check,
 )
 from approvals.services.audit import audit_append
+from approvals.services.notices import queue_notice
 from approvals.sla.clock import reminder_due
 from approvals.slack.hooks import slack_after_commit
 
@@ -67,9 +67,7 @@ def approval_remind(*, approval: ApprovalRequest, point: str, actor: str = "syst
         },
     )
     # `point` keeps the 0.9 reminder's email apart from the 0.5 one's in notify's marks.
-    enqueue_after_commit(
-        "notify_approval", str(approval.pk), Notification.Kind.REMINDER, approval.stage, point
-    )
+    queue_notice(approval, Notification.Kind.REMINDER, tag=point)
     slack_after_commit(approval, Notification.Kind.REMINDER, point)
     return True
 

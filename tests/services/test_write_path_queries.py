@@ -27,6 +27,7 @@ INTAKE_QUERIES = [
     # pick and stamp the member in one statement: round robin's turn (a sequence, no lock) on
     # PostgreSQL, an UPDATE … RETURNING on SQLite (approvals/workload/assignment.py)
     "PICK",
+    "INSERT",  # the notice email, queued for the worker (approvals/services/notices.py)
     "INSERT",  # the request, complete: route, stage, group, assignee, SLA
     "INSERT",  # its one history row (simple-history)
     "INSERT",  # created + routed + assigned: the intake's audit entries, one INSERT
