@@ -32,6 +32,7 @@ from approvals.foureyes import (
     requester_sql,
     verified_email_sql,
 )
+from approvals.history import SaveWithHistory
 from approvals.ids import uuid_param
 from approvals.models import (
     ApprovalRequest,
@@ -272,6 +273,10 @@ def _final_entry(approval: ApprovalRequest, *, actor: str) -> AuditDraft:
     )
 
 
+# The request's INSERT or UPDATE and its history row's INSERT, built once
+# (approvals/history.py).
+_REQUEST_SAVE = SaveWithHistory(ApprovalRequest)
+
 # What `_finish` itself sets (updated_at: auto_now, written only when named).
 FINAL_FIELDS = ("status", "decided_at", "next_sla_check_at", "updated_at")
 
@@ -294,7 +299,7 @@ def _finish(
     if changed is None:
         approval.save()
     else:
-        approval.save(update_fields=[*FINAL_FIELDS, *changed])
+        _REQUEST_SAVE.update(approval, [*FINAL_FIELDS, *changed])
     audit_record([*(audit or []), _final_entry(approval, actor=actor)])
     outbox_enqueue(approval=approval, event_type=FINAL_EVENT[status], decision=decision)
     slack_after_commit(approval, "final")
@@ -520,7 +525,7 @@ def _submit(
         status = OUTCOME_STATUS[outcome]
         _move(approval, status)
         approval.decided_at = now
-        approval.save(force_insert=True)
+        _REQUEST_SAVE.create(approval)
         decision, decided = _record_decision(
             approval,
             outcome=outcome,
@@ -540,7 +545,7 @@ def _submit(
         start=now,
         prefer_user_id=changes_asker_id(previous.pk) if previous is not None else None,
     )
-    approval.save(force_insert=True)
+    _REQUEST_SAVE.create(approval)
     audit_record([*audit, assigned] if assigned else audit)
     return approval
 

@@ -142,7 +142,7 @@ def test_two_workers_take_disjoint_batches(
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        f"SELECT approval_id FROM {QueuedNotice._meta.db_table}"  # noqa: S608
+                        f"SELECT approval_id FROM {QueuedNotice._meta.db_table}"
                         " ORDER BY id LIMIT 3 FOR UPDATE"
                     )
                     held.extend(row[0] for row in cursor.fetchall())
