@@ -143,13 +143,15 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Parameters travel apart from the statement (server-side binding), so a statement's text
-    # is the same on every call and psycopg prepares it on its connection after a few uses:
+    # is the same on every call and psycopg prepares it on its connection at its fifth use:
     # PostgreSQL then parses it once and plans it once where a generic plan serves
     # (docs/performance.md "Prepared statements"). Behind PgBouncer in transaction mode older
     # than 1.21, set DATABASE_PREPARED=0 (parameters merged into the text, nothing prepared).
     if envbool("DATABASE_PREPARED", True):
         DATABASES["default"].setdefault("OPTIONS", {})
-        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"].update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # the service boundary is the transaction boundary
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 

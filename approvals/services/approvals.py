@@ -44,7 +44,7 @@ from approvals.models import (
     ReviewerGroup,
     Route,
 )
-from approvals.rows import JoinedRead, RowInsert
+from approvals.rows import JoinedRead, ModelColumns, RowInsert
 from approvals.services.audit import AuditDraft, audit_append, audit_record
 from approvals.services.notices import queue_notice
 from approvals.services.outbox import outbox_enqueue
@@ -182,8 +182,12 @@ def changes_asker_id(previous_id: Any) -> int | None:
 
 
 # Fixed SQL on the write path (intake, stage advance, escalation): a third of the CPU the
-# ORM spends building the same SELECT.
-_GROUP_SQL = f"SELECT * FROM {ReviewerGroup._meta.db_table} WHERE id = %s"  # noqa: S608
+# ORM spends building the same SELECT. Its columns are named, never `*`: a statement that a
+# connection has prepared must not change its result's shape when a migration adds a column.
+_GROUP_SQL = (
+    f"SELECT {ModelColumns(ReviewerGroup, 'g').sql} FROM {ReviewerGroup._meta.db_table} g"  # noqa: S608
+    " WHERE g.id = %s"
+)
 
 
 def _assign_stage(

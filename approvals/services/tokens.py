@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals.models import ApiToken, Policy
+from approvals.rows import ModelColumns
 
 TOKEN_PREFIX = "cpk_"
 # last_used_at is for people ("is this token still in use?"), not an access log: writing it on
@@ -78,9 +79,11 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 # Every API call runs this; fixed SQL costs a third of the CPU the ORM spends building it.
+# Columns named, not `*` (see _GROUP_SQL in approvals/services/approvals.py).
 _ACTIVE_TOKEN_SQL = (
-    f"SELECT * FROM {ApiToken._meta.db_table} WHERE token_hash = %s"  # noqa: S608
-    " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > %s)"
+    f"SELECT {ModelColumns(ApiToken, 't').sql} FROM {ApiToken._meta.db_table} t"  # noqa: S608
+    " WHERE t.token_hash = %s AND t.revoked_at IS NULL"
+    " AND (t.expires_at IS NULL OR t.expires_at > %s)"
 )
 
 
