@@ -789,6 +789,9 @@ class QueuedNotice(models.Model):
     stage = models.PositiveIntegerField()
     # Tells repeated notices of one stage apart (a reminder's point), as in `notify`.
     tag = models.CharField(max_length=40, blank=True)
+    # The request's escalations when queued: an escalation since makes the notice stale (the
+    # escalation's own notice tells the people it now waits on).
+    escalation_count = models.PositiveIntegerField(default=0)
     queued_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

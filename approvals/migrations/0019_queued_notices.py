@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
                 ),
                 ("stage", models.PositiveIntegerField()),
                 ("tag", models.CharField(blank=True, max_length=40)),
+                ("escalation_count", models.PositiveIntegerField(default=0)),
                 ("queued_at", models.DateTimeField(default=django.utils.timezone.now)),
                 (
                     "approval",

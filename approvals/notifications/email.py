@@ -362,11 +362,14 @@ def _schedule_batch(user_id: int, batch: str) -> None:
     )
 
 
-def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
+def notify(
+    *, approval_id: str, kind: str, stage: int, tag: str = "", escalations: int | None = None
+) -> int:
     """Email the people `approval_id` waits on at `stage`; returns how many emails went out.
 
-    Steps: load the request; stop if it is no longer pending or has left `stage` (a stale
-    notice); pick the recipients; for each, claim the key
+    Steps: load the request; stop if it is no longer pending, has left `stage` or (given
+    `escalations`, its escalation count when the notice was queued) escalated since: a stale
+    notice, which the later change's own notice replaces; pick the recipients; for each, claim the key
     `{kind}:{approval}:{stage}:{user}[:{tag}]` and send. `tag` tells repeated notices of one
     stage apart (a reminder point; an escalation defaults to its count).
     """
@@ -376,6 +379,8 @@ def notify(*, approval_id: str, kind: str, stage: int, tag: str = "") -> int:
     if approval.status != ApprovalRequest.Status.PENDING:
         return 0
     if approval.stage != stage:
+        return 0
+    if escalations is not None and approval.escalation_count != escalations:
         return 0
     if kind == Kind.ESCALATED and not tag:
         tag = str(approval.escalation_count)
@@ -426,20 +431,21 @@ _QUEUE = QueuedNotice._meta.db_table
 QUEUE_BATCH = 100
 
 
-def _take_queued(limit: int) -> list[tuple[Any, str, int, str]]:
+def _take_queued(limit: int) -> list[tuple[Any, str, int, str, int]]:
     """Delete and return up to `limit` of the oldest queued notices, as (approval id, kind,
-    stage, tag), oldest first. Rows another worker holds are skipped, not waited for."""
+    stage, tag, escalation count), oldest first. Rows another worker holds are skipped, not
+    waited for."""
     lock = (
         " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     )
     sql = (
         f"DELETE FROM {_QUEUE} WHERE id IN (SELECT id FROM {_QUEUE} ORDER BY id LIMIT %s{lock})"  # noqa: S608
-        " RETURNING id, approval_id, kind, stage, tag"
+        " RETURNING id, approval_id, kind, stage, tag, escalation_count"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [limit])
         rows = sorted(cursor.fetchall())
-    return [(approval_id, kind, stage, tag) for _, approval_id, kind, stage, tag in rows]
+    return [(row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
 
 def send_queued(*, limit: int = QUEUE_BATCH) -> int:
@@ -452,9 +458,15 @@ def send_queued(*, limit: int = QUEUE_BATCH) -> int:
     """
     sent = 0
     while batch := _take_queued(limit):
-        for approval_id, kind, stage, tag in batch:
+        for approval_id, kind, stage, tag, escalations in batch:
             try:
-                sent += notify(approval_id=str(approval_id), kind=kind, stage=stage, tag=tag)
+                sent += notify(
+                    approval_id=str(approval_id),
+                    kind=kind,
+                    stage=stage,
+                    tag=tag,
+                    escalations=escalations,
+                )
             except Exception:
                 logger.exception("notice %s of %s (stage %s) not sent", kind, approval_id, stage)
         if len(batch) < limit:

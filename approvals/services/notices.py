@@ -19,18 +19,22 @@ from approvals.services.after_commit import kick_after_commit
 # Fixed SQL, built once: the ORM spends more CPU building an INSERT than the database does
 # running it.
 _QUEUE_SQL = (
-    f"INSERT INTO {QueuedNotice._meta.db_table} (approval_id, kind, stage, tag, queued_at)"  # noqa: S608
-    " VALUES (%s, %s, %s, %s, %s)"
+    f"INSERT INTO {QueuedNotice._meta.db_table}"  # noqa: S608
+    " (approval_id, kind, stage, tag, escalation_count, queued_at) VALUES (%s, %s, %s, %s, %s, %s)"
 )
 
 
 def queue_notice(approval: ApprovalRequest, kind: str, *, tag: str = "") -> None:
-    """Queue the `kind` notice of `approval` at its current stage (emailed by `notify`).
+    """Queue the `kind` notice of `approval` at its current stage and escalation (emailed by
+    `notify`, which drops it if the request has moved on to another stage or escalated since).
 
     Must run inside the service's transaction: a change that rolls back queues nothing."""
     if not connection.in_atomic_block:
         raise RuntimeError("queue_notice must run inside the service's transaction")
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_QUEUE_SQL, [uuid_param(approval.pk), kind, approval.stage, tag, at])
+        cursor.execute(
+            _QUEUE_SQL,
+            [uuid_param(approval.pk), kind, approval.stage, tag, approval.escalation_count, at],
+        )
     kick_after_commit("send_notices", window=settings.NOTICE_WINDOW_SECONDS)

@@ -20,7 +20,7 @@ from approvals.services import approval_decide, approval_submit
 from approvals.tasks import send_notices
 from config.celery import app
 from tests.conftest import requires_broker, requires_postgres
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import GroupFactory, MembershipFactory, UserFactory
 from tests.fixtures.smtp import SmtpServer
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +96,29 @@ def test_a_notice_of_a_request_decided_in_the_meantime_sends_nothing(
     assert send_queued() == 0
     assert not QueuedNotice.objects.exists()
     assert smtp_email.messages == []
+
+
+def test_a_notice_queued_before_an_escalation_gives_way_to_the_escalations(
+    submit: Callable[..., ApprovalRequest], reviewer: Any, smtp_email: SmtpServer
+) -> None:
+    from approvals.services import approval_escalate
+    from approvals.services.sla import approval_remind
+
+    seniors = GroupFactory.create(slug="seniors", name="Seniors")
+    MembershipFactory.create(
+        group=seniors, user=UserFactory.create(username="sam", email="sam@example.com")
+    )
+    approval = submit()
+    approval.assigned_group.escalation_group = seniors
+    approval.assigned_group.save()
+    assert approval_remind(approval=approval, point="0.9")
+    approval_escalate(approval=approval)  # before the window's run: the reminder is stale
+    assert send_queued() == 1
+    (message,) = smtp_email.wait_for(1)
+    assert (message["To"], message["Subject"]) == (
+        "sam@example.com",
+        f"Escalated to you: {approval.title}",
+    )
 
 
 def test_the_queue_is_sent_in_order_a_batch_at_a_time(

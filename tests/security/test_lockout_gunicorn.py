@@ -7,11 +7,13 @@ second worker accept the right password.
 
 from __future__ import annotations
 
+import os
 import re
-import socket
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,40 +59,28 @@ def answering_pid(server: Server) -> str:
     raise AssertionError(f"no access-log line for the probe:\n{server.log()[-2000:]}")
 
 
-@contextmanager
-def busy_worker(server: Server) -> Iterator[None]:
-    """Hold one worker: a sync worker that accepted a connection waits for its request line."""
-    blocker = socket.create_connection(("127.0.0.1", server.port))
-    time.sleep(0.2)  # let a worker accept it
-    try:
-        yield
-    finally:
-        blocker.close()
+def worker_pids(server: Server) -> list[str]:
+    """gunicorn's worker processes: the master's children."""
+    master = server.proc.pid
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    assert len(children) >= 2, children
+    return children
 
 
 @contextmanager
 def only(server: Server, pid: str) -> Iterator[None]:
-    """Requests inside the block reach worker `pid` (of two): the other one is held busy.
-
-    Which worker takes the idle connection is the kernel's choice, so retry until the probe
-    is answered by `pid`.
-    """
-    for _ in range(40):
-        with busy_worker(server):
-            if answering_pid(server) == pid:
-                yield
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"could not steer requests to worker {pid}:\n{server.log()[-2000:]}")
-
-
-def the_other_worker(server: Server, pid: str) -> str:
-    for _ in range(40):
-        with busy_worker(server):
-            other = answering_pid(server)
-        if other != pid:
-            return other
-    raise AssertionError(f"only worker {pid} ever answered:\n{server.log()[-2000:]}")
+    """Requests inside the block reach worker `pid`: the other workers are stopped (SIGSTOP)
+    meanwhile, so only `pid` can accept a connection. (Holding the other one busy with an idle
+    connection left the choice to the kernel, which sometimes always chose the wrong one.)"""
+    others = [other for other in worker_pids(server) if other != pid]
+    for other in others:
+        os.kill(int(other), signal.SIGSTOP)
+    try:
+        assert answering_pid(server) == pid
+        yield
+    finally:
+        for other in others:
+            os.kill(int(other), signal.SIGCONT)
 
 
 @pytest.fixture
@@ -99,8 +89,7 @@ def server(gunicorn_server: Callable[..., Server], reviewer: Any) -> Server:
 
 
 def test_wrong_passwords_lock_the_account_out_in_both_workers(server: Server) -> None:
-    first = answering_pid(server)
-    second = the_other_worker(server, first)
+    first, second = worker_pids(server)[:2]
     with only(server, first):
         for _ in range(5):
             response = sign_in_attempt(server, "alice", "wrong-password")

@@ -107,9 +107,11 @@ def test_beat_reminds_and_escalates_once_and_the_callback_arrives(
     assert approval.escalated and approval.escalation_count == 1
     assert approval.status == ApprovalRequest.Status.PENDING
 
-    # Email through the real SMTP server: each reminder once to each support member, and the
-    # escalation to sam.
+    # Email through the real SMTP server: each reminder at most once to each support member, and
+    # the escalation to sam. A reminder whose notice runs after the escalation (the notice queue
+    # waits a window) is dropped: the escalation's email tells the group it now waits on.
     subjects = [(m["To"], m["Subject"]) for m in smtp_server.messages]
     reminders = Counter(to for to, subject in subjects if subject.startswith("Reminder"))
-    assert reminders == {"alice@example.com": len(marks), "bob@example.com": len(marks)}
+    assert set(reminders) == {"alice@example.com", "bob@example.com"}
+    assert 1 <= reminders["alice@example.com"] == reminders["bob@example.com"] <= len(marks)
     assert ("sam@example.com", "Escalated to you: Refund for order #9001") in subjects
