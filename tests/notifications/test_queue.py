@@ -109,8 +109,10 @@ def test_a_notice_queued_before_an_escalation_gives_way_to_the_escalations(
         group=seniors, user=UserFactory.create(username="sam", email="sam@example.com")
     )
     approval = submit()
-    approval.assigned_group.escalation_group = seniors
-    approval.assigned_group.save()
+    group = approval.assigned_group
+    assert group is not None
+    group.escalation_group = seniors
+    group.save()
     assert approval_remind(approval=approval, point="0.9")
     approval_escalate(approval=approval)  # before the window's run: the reminder is stale
     assert send_queued() == 1
