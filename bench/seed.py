@@ -117,7 +117,7 @@ def seed_open_requests(
             CASE WHEN i >= %(due_from)s THEN now() - interval '5 minutes'
                  ELSE now() + interval '1 day' END,
             {ts}, {ts}
-        FROM generate_series(%(first)s, %(last)s) AS i,
+        FROM generate_series(%(first)s::int, %(last)s::int) AS i,
         LATERAL (
             SELECT jsonb_build_object(
                 'amount', 50 + (i %% 950), 'currency', 'USD', 'customer', 'acme-' || (i %% 500),
@@ -175,7 +175,7 @@ def seed_decided_requests(
                 %(group)s, ({ids})[1 + (i %% %(n)s)], {ts}, {ts} + interval '4 hours', false,
                 (i %% 20 = 0), (i %% 20 = 0)::int, {ts}, {ts},
                 {ts} + make_interval(mins => 10 + i %% 400)
-            FROM generate_series(1, %(count)s) AS i,
+            FROM generate_series(1, %(count)s::int) AS i,
             LATERAL (
                 SELECT jsonb_build_object(
                     'amount', 50 + (i %% 950), 'currency', 'USD', 'customer', 'acme-' || (i %% 500),
@@ -206,7 +206,7 @@ def seed_decided_requests(
                    ({ids})[1 + (i %% %(n)s)], ({names})[1 + (i %% %(n)s)], 'web',
                    {ts} + make_interval(mins => 10 + i %% 400), '{{}}'::jsonb, %(version)s, '',
                    true, md5(i::text) || md5((i + 1)::text)
-            FROM generate_series(1, %(count)s) AS i
+            FROM generate_series(1, %(count)s::int) AS i
             """,
             {"n": len(reviewers), "count": count, "version": policy.version},
         )
