@@ -939,7 +939,9 @@ def lag_figure(run: Run, env: dict[str, str], base: dict[str, Any], broker_url: 
     with run.figure("delivery lag"):
         if broker_url is None:
             raise Skip("Redis is not reachable (set BENCH_REDIS_URL): no worker to deliver with")
-        redis_flush(broker_url)  # the notification tasks the HTTP figures queued
+        redis_flush(broker_url)  # the tasks the HTTP figures queued
+        cleared = run_step(env, "leftovers")
+        log(f"cleared {cleared['notices']:,} queued notices, sealed {cleared['sealed']:,} entries")
         with Receiver(base["signing_secret"]) as receiver, celery_worker(env):
             ids = run_step(
                 env,
