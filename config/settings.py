@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -253,6 +254,10 @@ try:
     vars().update(_env.email_url_config(EMAIL_URL))
 except Exception as exc:
     raise ImproperlyConfigured(f"EMAIL_URL={EMAIL_URL!r} is not an email URL: {exc}") from exc
+if EMAIL_URL.startswith("filemail://"):
+    # The folder as written: environ drops the leading "/" of filemail:///abs/path, which put
+    # the demo's emails under a relative copy of that path.
+    EMAIL_FILE_PATH = unquote(EMAIL_URL.removeprefix("filemail://").split("?", 1)[0])
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Checkpoint <checkpoint@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -109,3 +109,15 @@ def test_a_malformed_field_encryption_key_names_the_variable(keys: str) -> None:
     result = run_manage("check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEYS": keys})
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS: key" in result.stderr and "is not a Fernet key" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "folder"),
+    [("filemail:///var/mail/checkpoint", "/var/mail/checkpoint"), ("filemail://mail", "mail")],
+)
+def test_a_filemail_folder_is_the_one_written(url: str, folder: str) -> None:
+    # `make demo` writes filemail://<absolute path>/.demo-mail: the emails must land there.
+    show = "from django.conf import settings; print(settings.EMAIL_FILE_PATH)"
+    result = run_manage("shell", "-c", show, DEBUG="1", CHECKPOINT_DEMO="1", EMAIL_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == folder
