@@ -5,8 +5,8 @@ transaction (approvals/services/notices.py) and the `send_notices` task takes th
 batches (`send_queued`); `send_daily_digests` and the batches run on beat. Every message is
 claimed in `Notification` under a unique key BEFORE it is sent, so running a task twice, or on
 two workers at once, sends nothing twice. A send that fails keeps its row with the error; the
-next run of the same notice claims it again and retries. A worker killed between claim and send leaves the row claimed and unsent: that
-message is lost rather than risked twice (at most once).
+next run of the same notice claims it again and retries. A worker killed between claim and
+send leaves the row claimed and unsent: that message is lost rather than risked twice (at most once).
 """
 
 from __future__ import annotations
@@ -369,8 +369,8 @@ def notify(
 
     Steps: load the request; stop if it is no longer pending, has left `stage` or (given
     `escalations`, its escalation count when the notice was queued) escalated since: a stale
-    notice, which the later change's own notice replaces; pick the recipients; for each, claim the key
-    `{kind}:{approval}:{stage}:{user}[:{tag}]` and send. `tag` tells repeated notices of one
+    notice, which the later change's own notice replaces; pick the recipients; for each, claim
+    the key `{kind}:{approval}:{stage}:{user}[:{tag}]` and send. `tag` tells repeated notices of one
     stage apart (a reminder point; an escalation defaults to its count).
     """
     approval = _notice_request(approval_id)
@@ -431,19 +431,21 @@ _QUEUE = QueuedNotice._meta.db_table
 QUEUE_BATCH = 100
 
 
+# Take (delete) the oldest queued notices, skipping rows another worker holds where the
+# database can (PostgreSQL); SQLite lets one writer at a time anyway.
+_TAKE_SQL = (
+    f"DELETE FROM {_QUEUE} WHERE id IN (SELECT id FROM {_QUEUE} ORDER BY id LIMIT %s"  # noqa: S608
+    + (" FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else "")
+    + ") RETURNING id, approval_id, kind, stage, tag, escalation_count"
+)
+
+
 def _take_queued(limit: int) -> list[tuple[Any, str, int, str, int]]:
     """Delete and return up to `limit` of the oldest queued notices, as (approval id, kind,
     stage, tag, escalation count), oldest first. Rows another worker holds are skipped, not
     waited for."""
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    sql = (
-        f"DELETE FROM {_QUEUE} WHERE id IN (SELECT id FROM {_QUEUE} ORDER BY id LIMIT %s{lock})"  # noqa: S608
-        " RETURNING id, approval_id, kind, stage, tag, escalation_count"
-    )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [limit])
+        cursor.execute(_TAKE_SQL, [limit])
         rows = sorted(cursor.fetchall())
     return [(row[1], row[2], row[3], row[4], row[5]) for row in rows]
 

@@ -57,19 +57,16 @@ def kick_after_commit(task_name: TaskName, *, window: int) -> None:
 
         from approvals import tasks
 
-        if window <= 0:
+        if window > 0:
             try:
-                getattr(tasks, task_name).delay()
+                first = cache.add(f"kick:{task_name}", 1, timeout=window)
             except Exception:
-                log.warning("could not enqueue %s", task_name, exc_info=True)
-            return
-        try:
-            first = cache.add(f"kick:{task_name}", 1, timeout=window)
-        except Exception:
-            log.warning("cache unavailable, kicking %s without debounce", task_name, exc_info=True)
-            first = True
-        if not first:
-            return
+                log.warning(
+                    "cache unavailable, kicking %s without debounce", task_name, exc_info=True
+                )
+                first = True
+            if not first:
+                return
         try:
             getattr(tasks, task_name).apply_async(countdown=window)
         except Exception:

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
-from approvals.ids import uuid_param
 from approvals.models import ApprovalRequest, QueuedNotice
+from approvals.rows import RowInsert
 from approvals.services.after_commit import kick_after_commit
 
-# Fixed SQL, built once: the ORM spends more CPU building an INSERT than the database does
-# running it.
-_QUEUE_SQL = (
-    f"INSERT INTO {QueuedNotice._meta.db_table}"  # noqa: S608
-    " (approval_id, kind, stage, tag, escalation_count, queued_at) VALUES (%s, %s, %s, %s, %s, %s)"
-)
+# The INSERT, built once (approvals/rows.py): queued notices have no signals or history.
+_QUEUE_INSERT = RowInsert(QueuedNotice)
 
 
 def queue_notice(approval: ApprovalRequest, kind: str, *, tag: str = "") -> None:
@@ -31,10 +26,12 @@ def queue_notice(approval: ApprovalRequest, kind: str, *, tag: str = "") -> None
     Must run inside the service's transaction: a change that rolls back queues nothing."""
     if not connection.in_atomic_block:
         raise RuntimeError("queue_notice must run inside the service's transaction")
-    at = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _QUEUE_SQL,
-            [uuid_param(approval.pk), kind, approval.stage, tag, approval.escalation_count, at],
-        )
+    notice = QueuedNotice(
+        approval_id=approval.pk,
+        kind=kind,
+        stage=approval.stage,
+        tag=tag,
+        escalation_count=approval.escalation_count,
+    )
+    _QUEUE_INSERT.insert([notice])
     kick_after_commit("send_notices", window=settings.NOTICE_WINDOW_SECONDS)
