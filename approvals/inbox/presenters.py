@@ -6,16 +6,17 @@ reviewer may see is `approvals.formats.visible_values`, shared with email and ot
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.translation import get_language
 
 from approvals.formats import visible_values
 from approvals.inbox.selectors import DUE_SOON
@@ -49,7 +50,7 @@ def when(at: datetime) -> dict[str, str]:
     local = timezone.localtime(at)  # what the template does with an aware time
     return {
         "iso": local.isoformat(),  # the `date` filter's "c"
-        "title": date_filter(local, "D j M Y, H:i T"),
+        "title": spelled_out(local),
         "ago": naturaltime(at),
     }
 
@@ -62,15 +63,27 @@ def route_pattern(viewname: str) -> Callable[[Any], str]:
     return lambda pk: f"{before}{pk}{after}"
 
 
-def _date_names() -> tuple[list[str], list[str]]:
-    """The active language's short day and month names, as the `date` filter's "D" and "M"."""
+@functools.cache
+def _date_names(language: str | None) -> tuple[list[str], list[str]]:
+    """A language's short day and month names, as the `date` filter's "D" and "M" (looked up
+    once per language: the translation lookups cost more than a whole row)."""
     return [str(WEEKDAYS_ABBR[day]) for day in range(7)], [
         str(MONTHS_3[month]).title() for month in range(1, 13)
     ]
 
 
+def spelled_out(local: datetime) -> str:
+    """A local time as the filter `date:'D j M Y, H:i T'` writes it ("Tue 1 Dec 2026, 09:30
+    UTC"), in the active language, without parsing the format for every time."""
+    days, months = _date_names(get_language())
+    return (
+        f"{days[local.weekday()]} {local.day} {months[local.month - 1]} {local.year:04d},"
+        f" {local:%H:%M} {local.tzname() or ''}"
+    )
+
+
 def list_rows(
-    items: list[ApprovalRequest], *, view: str, query: str, current_id: Any = None
+    items: Sequence[Any], *, view: str, query: str, current_id: Any = None
 ) -> list[dict[str, Any]]:
     """The list's rows as plain values for templates/approvals/inbox_rows.html.
 
@@ -82,7 +95,6 @@ def list_rows(
     now = timezone.now()
     detail_url = route_pattern("inbox_detail")
     suffix = f"?{query}" if query else ""
-    days, months = _date_names()
     decided = view == "decided"
     rows = []
     for item in items:
@@ -90,13 +102,13 @@ def list_rows(
         pending = item.status == ApprovalRequest.Status.PENDING
         due_at = timezone.localtime(item.due_at) if item.due_at is not None else None
         due_text, due_state = due_label(item.due_at, now)
-        # The names come with the row (approvals/inbox/selectors.py `_rows`).
-        meta = [item.policy_name]  # type: ignore[attr-defined]
+        # The names come with the row (approvals/inbox/selectors.py `ListRow`, `_rows`).
+        meta = [item.policy_name]
         if item.external_id:
             meta.append(item.external_id)
-        meta.append(item.group_name or "no group")  # type: ignore[attr-defined]
+        meta.append(item.group_name or "no group")
         if item.assignee_id is not None:
-            meta.append(item.assignee_name)  # type: ignore[attr-defined]
+            meta.append(item.assignee_name)
         elif pending:
             meta.append("unassigned")
         rows.append(
@@ -107,18 +119,15 @@ def list_rows(
                 "current": item.pk == current_id,
                 "checkbox": not decided and pending,
                 "status": item.status,
-                "outcome": (getattr(item, "my_outcome", "") or item.get_status_display())
+                "outcome": (
+                    getattr(item, "my_outcome", "") or ApprovalRequest.Status(item.status).label
+                )
                 if decided
                 else "",
                 "due_text": due_text,
                 "due_state": due_state,
                 "due_iso": due_at.isoformat() if due_at else "",
-                "due_title": (
-                    f"Due {days[due_at.weekday()]} {due_at.day} {months[due_at.month - 1]}"
-                    f" {due_at.year:04d}, {due_at:%H:%M} {due_at.tzname() or ''}"
-                )
-                if due_at
-                else "",
+                "due_title": f"Due {spelled_out(due_at)}" if due_at else "",
                 "meta": " · ".join(meta),
                 "escalated": item.escalated,
                 # A queue row's own claim button (templates/approvals/claim_form.html).
@@ -195,10 +204,11 @@ def decision_label(decision: Decision, status: str) -> tuple[str, str]:
 def decision_labels(decisions: list[Decision]) -> list[Decision]:
     """Recent decisions (with their request joined), each with `shown_label`/`shown_outcome`,
     the link to its request (`url`) and its time (`shown_when`, see `when`)."""
+    detail_url = route_pattern("inbox_detail")
     for decision in decisions:
         label, outcome = decision_label(decision, decision.approval.status)
         decision.shown_label, decision.shown_outcome = label, outcome  # type: ignore[attr-defined]
-        decision.url = reverse("inbox_detail", args=[decision.approval_id])  # type: ignore[attr-defined]
+        decision.url = detail_url(decision.approval_id)  # type: ignore[attr-defined]
         decision.shown_when = when(decision.decided_at)  # type: ignore[attr-defined]
     return decisions
 
