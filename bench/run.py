@@ -14,8 +14,9 @@ Steps:
 2. seed: the refund-approval playbook, 50 reviewers with sessions, an API token, and the
    open requests of the inbox (generate_series, seconds for 100,000 rows);
 3. serve the app with gunicorn as in production (DEBUG off, sync workers, 2 per core) and drive
-   it from a separate load-generator process: hello-world, intake, inbox, decide, hello-world
-   again (the baseline is the mean of the two hello-world runs, so drift shows);
+   it from a separate load-generator process: hello-world, intake, the signed-in hello-world,
+   inbox, decide, hello-world again (the baseline is the mean of the two hello-world runs, so
+   drift shows);
 4. count the inbox's queries per page in-process (CaptureQueriesContext);
 5. delivery lag: a Celery worker on Redis and a local Standard-Webhooks receiver;
 6. SLA sweep at two table sizes with the same 1,000 due; CSV export at two sizes against
@@ -76,6 +77,7 @@ DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
 
 HELLO_PATH = "/bench/hello"
+SIGNED_IN_PATH = "/bench/signed-in"  # hello-world behind login_required (bench/urls.py)
 DURABLE_PATH = "/bench/durable"
 SCALING = (2, 16)  # connections: throughput should grow between them (a lock stays flat)
 INTAKE_PATH = "/api/v1/requests"
@@ -530,8 +532,8 @@ def session_headers(session: str, csrf: str = "") -> dict[str, str]:
     return {"Cookie": cookie, **headers}
 
 
-def inbox_plan(base: dict[str, Any]) -> dict[str, Any]:
-    items = [{"path": INBOX_PATH, "headers": session_headers(s)} for s in base["sessions"]]
+def inbox_plan(base: dict[str, Any], path: str = INBOX_PATH) -> dict[str, Any]:
+    items = [{"path": path, "headers": session_headers(s)} for s in base["sessions"]]
     return {"items": items, "expect": [200]}
 
 
@@ -737,6 +739,11 @@ def http_figures(
                 results[f"durable-{connections}"] = load(
                     base_url, sizes, connections, f"durable-c{connections}", durable_plan()
                 )
+        with run.figure("signed-in hello"):
+            probe(base_url, "GET", SIGNED_IN_PATH, 200, session_headers(base["sessions"][0]))
+            results["signed-in"] = load(
+                base_url, sizes, concurrency, "signed-in", inbox_plan(base, SIGNED_IN_PATH)
+            )
         with run.figure("inbox"):
             probe(base_url, "GET", INBOX_PATH, 200, session_headers(base["sessions"][0]))
             results["inbox"] = load(base_url, sizes, concurrency, "inbox", inbox_plan(base))
@@ -857,6 +864,19 @@ def http_figures(
                 note="the machine's own ceiling for the figure above (no lock at all)",
             )
         )
+    signed_in = results.get("signed-in")
+    if signed_in:
+        run.figures.append(
+            Figure(
+                name="signed-in hello GET /bench/signed-in (session and user read, no work),"
+                " 95th percentile latency ÷ hello-world's",
+                measured=f"{fmt_rate(signed_in['rps'])}; p50 {fmt_ms(signed_in['p50_ms'])},"
+                f" p95 {fmt_ms(signed_in['p95_ms'])}",
+                baseline=f"hello {fmt_ms(hello_p95)}",
+                value=ratio(signed_in["p95_ms"], hello_p95),
+                note="what every inbox page pays before its own work; not a target",
+            )
+        )
     if "inbox" in results:
         inbox = results["inbox"]
         run.figures.append(
@@ -877,6 +897,15 @@ def http_figures(
                 target=Target("<=", 3.0),
             )
         )
+        if signed_in:
+            run.figures.append(
+                Figure(
+                    name="inbox GET /inbox/, 95th percentile latency ÷ signed-in hello's",
+                    measured=fmt_ms(inbox["p95_ms"]),
+                    baseline=f"signed-in {fmt_ms(signed_in['p95_ms'])}",
+                    value=ratio(inbox["p95_ms"], signed_in["p95_ms"]),
+                )
+            )
         if durable:
             run.figures.append(
                 Figure(

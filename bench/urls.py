@@ -1,6 +1,10 @@
 """The production URLconf plus the two floors every HTTP figure is divided by.
 
 - `/bench/hello`: a Django JSON view, no database — what the server and middleware cost.
+- `/bench/signed-in`: the same view behind `login_required`, for a signed-in reviewer — what
+  any page of the inbox pays before its own work: the session and the user read from the
+  database, the signed-in middleware's checks. Not a floor the targets use; it says how much
+  of the inbox's and decide's cost is the sign-in itself.
 - `/bench/durable`: the minimal durable Django write — parse the JSON body, then one
   transaction of three INSERTs (a request, an audit row, an outbox row) into tables of its own
   (`DURABLE_TABLES`, created by the harness), committed before answering 201.
@@ -11,12 +15,14 @@ from __future__ import annotations
 import json
 import uuid
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 HELLO_PATH = "/bench/hello"
+SIGNED_IN_PATH = "/bench/signed-in"
 DURABLE_PATH = "/bench/durable"
 
 # Shaped like the real rows, small: what one durable intake has to write, at the least.
@@ -39,6 +45,12 @@ def create_durable_tables() -> None:
 def hello(request: HttpRequest) -> JsonResponse:
     # The least a Django JSON view can do: no database, same middleware and server as the app.
     return JsonResponse({"hello": "world"})
+
+
+@login_required
+def signed_in(request: HttpRequest) -> JsonResponse:
+    # hello-world for a signed-in reviewer: the session and user are loaded, nothing else.
+    return JsonResponse({"hello": request.user.get_username()})
 
 
 @csrf_exempt
@@ -70,6 +82,7 @@ def durable(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path(HELLO_PATH.lstrip("/"), hello),
+    path(SIGNED_IN_PATH.lstrip("/"), signed_in),
     path(DURABLE_PATH.lstrip("/"), durable),
     path("", include("config.urls")),
 ]

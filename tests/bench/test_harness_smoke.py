@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,3 +167,25 @@ def test_the_durable_write_baseline_commits_three_rows_per_request() -> None:
             cursor.execute(f"SELECT count(*), min({key}::text) FROM {table}")
             counts.append(cursor.fetchone())
     assert counts == [(1, request_id)] * 3
+
+
+@pytest.mark.django_db
+def test_the_signed_in_floor_reads_the_session_and_user_and_nothing_else(
+    reviewer: Any, settings: Any, django_assert_num_queries: Any
+) -> None:
+    """/bench/signed-in is hello-world behind login_required: an anonymous caller goes to the
+    login page, a signed-in one gets its name after the session and the user are read."""
+    from django.test import Client
+
+    from bench.run import SIGNED_IN_PATH
+    from bench.urls import SIGNED_IN_PATH as ROUTE
+
+    settings.ROOT_URLCONF = "bench.urls"
+    assert SIGNED_IN_PATH == ROUTE
+    anonymous = Client().get(SIGNED_IN_PATH)
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+    client = Client()
+    client.force_login(reviewer)
+    with django_assert_num_queries(2):  # the session, the user
+        response = client.get(SIGNED_IN_PATH)
+    assert response.status_code == 200 and response.json() == {"hello": "alice"}
