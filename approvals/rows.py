@@ -16,7 +16,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
-from django.db.models.expressions import Col
 from django.db.models.fields import AutoFieldMixin
 
 Converter = Callable[[Any], Any]
@@ -26,7 +25,9 @@ def converter(model: type[Model], name: str) -> Converter:
     """A function turning the database's value of `model`'s field `name` (or attname) into
     the ORM's, as a query would (on SQLite: text to a time or an id; JSON everywhere)."""
     field = next(f for f in model._meta.concrete_fields if name in (f.name, f.attname))
-    col = Col(model._meta.db_table, field)
+    # get_col, as queries do: a foreign key's column converts as its target (a UUID key's id
+    # is text on SQLite).
+    col = field.get_col(model._meta.db_table)
     converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
 
     def convert(value: Any) -> Any:
@@ -103,6 +104,13 @@ class JoinedRead:
             cursor.execute(f"{self.sql(where)}{suffix}", params)
             row = cursor.fetchone()
         return None if row is None else self.build(row)
+
+    def all(self, where: str, params: Sequence[Any], *, suffix: str = "") -> list[Any]:
+        """Every row matching `where` (then `suffix`: ORDER BY, LIMIT) as `one` gives it."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"{self.sql(where)}{suffix}", params)
+            rows = cursor.fetchall()
+        return [self.build(row) for row in rows]
 
     def build(self, row: Sequence[Any]) -> Any:
         start = len(self.base.attnames)

@@ -891,39 +891,44 @@ def approval_options(approval: ApprovalRequest) -> list[DecisionOption]:
 
 # What the timeline and "Recent decisions" show of their rows (approvals/inbox/presenters.py,
 # templates/approvals/detail.html): the rest (payloads, hashes) is never read for the pane.
-# Both are read for every pane (and after every decision) by one fixed SQL statement, built
-# without the ORM, like the list's rows (`_rows_by_id`); raw() converts the model's own columns
-# as the database needs (times, JSON), the joined ones are plain text and numbers.
+# Both are read for every pane (and after every decision) by a statement built once
+# (approvals/rows.py `JoinedRead`), like the list's rows (`_ListRead`).
 TIMELINE_DECISION_COLUMNS = ("stage", "outcome", "option_label", "comment", "channel")
-
-
-def _loaded(model: Any, values: dict[str, Any]) -> Any:
-    """An instance of `model` with only `values` loaded (by attname), as a query would give it
-    (`from_db` takes the values in the model's field order)."""
-    fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db(None, fields, [values[name] for name in fields])
+_TIMELINE = JoinedRead(
+    AuditEntry,
+    [
+        "id",
+        "at",
+        "action",
+        "actor",
+        "data",
+        "decision",
+        *(f"decision__{name}" for name in (*TIMELINE_DECISION_COLUMNS, "decided_by_id")),
+    ],
+    alias="e",
+)
+_RECENT = JoinedRead(
+    Decision,
+    [
+        "id",
+        "approval",
+        "outcome",
+        "option_label",
+        "comment",
+        "channel",
+        "decided_by_name",
+        "decided_at",
+        "approval__title",
+        "approval__status",
+    ],
+    alias="d",
+)
 
 
 def approval_timeline(approval: ApprovalRequest) -> list[AuditEntry]:
     """Every audit entry of the request, oldest first, with its decision joined: only the
     columns the timeline shows (approvals/inbox/presenters.py `timeline`)."""
-    joined = ", ".join(f"d.{name} AS d_{name}" for name in TIMELINE_DECISION_COLUMNS)
-    # Table and column names from the models and a placeholder only.
-    sql = (
-        f"SELECT e.id, e.at, e.action, e.actor, e.data, e.decision_id, {joined},"  # noqa: S608
-        f" d.decided_by_id AS d_decided_by_id FROM {AuditEntry._meta.db_table} e"
-        f" LEFT JOIN {Decision._meta.db_table} d ON d.id = e.decision_id"
-        " WHERE e.approval_id = %s ORDER BY e.id"
-    )
-    entries = list(AuditEntry.objects.raw(sql, [uuid_param(approval.pk)]))
-    for entry in entries:
-        if entry.decision_id is not None:
-            row = vars(entry)
-            values = {
-                name: row[f"d_{name}"] for name in (*TIMELINE_DECISION_COLUMNS, "decided_by_id")
-            }
-            entry.decision = _loaded(Decision, {"id": entry.decision_id, **values})
-    return entries
+    return _TIMELINE.all("e.approval_id = %s", [uuid_param(approval.pk)], suffix=" ORDER BY e.id")
 
 
 def changes_asked(approval: ApprovalRequest) -> Decision | None:
@@ -946,21 +951,10 @@ def recent_policy_decisions(
     if not group_ids:
         return []
     placeholders = ", ".join(["%s"] * len(group_ids))
-    # Table and column names from the models and placeholders only: every value is a parameter.
-    sql = (
-        "SELECT d.id, d.approval_id, d.outcome, d.option_label, d.comment, d.channel,"  # noqa: S608
-        " d.decided_by_name, d.decided_at, a.title AS a_title, a.status AS a_status"
-        f" FROM {Decision._meta.db_table} d"
-        f" INNER JOIN {ApprovalRequest._meta.db_table} a ON a.id = d.approval_id"
-        f" WHERE d.is_final = %s AND a.policy_id = %s AND a.assigned_group_id IN ({placeholders})"
-        " AND NOT (d.approval_id = %s) ORDER BY d.decided_at DESC, d.id DESC LIMIT %s"
+    # j0 is the request (`_RECENT` joins it); placeholders only: every value is a parameter.
+    where = (
+        f"d.is_final = %s AND j0.policy_id = %s AND j0.assigned_group_id IN ({placeholders})"
+        " AND NOT (d.approval_id = %s)"
     )
     params = [True, approval.policy_id, *group_ids, uuid_param(approval.pk), limit]
-    decisions = list(Decision.objects.raw(sql, params))
-    for decision in decisions:
-        row = vars(decision)
-        decision.approval = _loaded(
-            ApprovalRequest,
-            {"id": decision.approval_id, "title": row["a_title"], "status": row["a_status"]},
-        )
-    return decisions
+    return _RECENT.all(where, params, suffix=" ORDER BY d.decided_at DESC, d.id DESC LIMIT %s")
