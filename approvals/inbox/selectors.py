@@ -590,29 +590,46 @@ class Away:
 def reviewer_away(user: Any) -> Away | None:
     """The reviewer's away state, or None while they take work. One query: the profile's
     out-of-office dates and whether any of their memberships is marked away."""
+    return reviewer_state(user)[1]
+
+
+def _state_sql() -> str:
     user_model = get_user_model()
     profile, membership = ReviewerProfile._meta.db_table, Membership._meta.db_table
     user_id = user_model._meta.pk.column  # type: ignore[union-attr]
-    # Plain SQL like the counters: table names from the models, every value a parameter.
-    sql = (
-        f"SELECT p.away_from, p.away_until, EXISTS (SELECT 1 FROM {membership} m"  # noqa: S608
-        f" WHERE m.user_id = u.{user_id} AND m.away = %s)"
-        f" FROM {user_model._meta.db_table} u LEFT JOIN {profile} p ON p.user_id = u.{user_id}"
-        f" WHERE u.{user_id} = %s"
+    # Plain SQL like the counters: table names from the models, every value a parameter. One
+    # row per membership (one with no group for a user in none), in group id order.
+    return (
+        f"SELECT m.group_id, m.away, p.away_from, p.away_until"  # noqa: S608
+        f" FROM {user_model._meta.db_table} u"
+        f" LEFT JOIN {profile} p ON p.user_id = u.{user_id}"
+        f" LEFT JOIN {membership} m ON m.user_id = u.{user_id}"
+        f" WHERE u.{user_id} = %s ORDER BY m.group_id"
     )
+
+
+_STATE_SQL = _state_sql()
+
+
+def reviewer_state(user: Any) -> tuple[list[int], Away | None]:
+    """`reviewer_group_ids` and `reviewer_away` in one query, for the pages that need both
+    (the inbox, its live refresh, a request's full page)."""
+    if not user.is_authenticated:
+        return [], None
     with connection.cursor() as cursor:
-        cursor.execute(sql, [True, user.pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        cursor.execute(_STATE_SQL, [user.pk])
+        rows = cursor.fetchall()
+    if not rows:
+        return [], None
+    group_ids = [row[0] for row in rows if row[0] is not None]
     convert = converter(ReviewerProfile, "away_from")
-    start, until, away_in_group = convert(row[0]), convert(row[1]), row[2]
+    start, until = convert(rows[0][2]), convert(rows[0][3])
     now = timezone.now()
     if start is not None and start <= now and (until is None or now < until):
-        return Away(until=until, out_of_office=True)
-    if away_in_group:
-        return Away(until=None, out_of_office=False)
-    return None
+        return group_ids, Away(until=until, out_of_office=True)
+    if any(row[1] for row in rows if row[0] is not None):
+        return group_ids, Away(until=None, out_of_office=False)
+    return group_ids, None
 
 
 def _decided_page(

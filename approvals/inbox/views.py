@@ -38,6 +38,7 @@ from approvals.inbox.presenters import (
 from approvals.inbox.remember import remember_context
 from approvals.inbox.selectors import (
     VIEWS,
+    Away,
     approval_options,
     approval_timeline,
     changes_asked,
@@ -51,6 +52,7 @@ from approvals.inbox.selectors import (
     recent_policy_decisions,
     reviewer_away,
     reviewer_group_ids,
+    reviewer_state,
 )
 from approvals.models import ApprovalRequest, Decision
 from approvals.services import approval_claim, approval_decide, approval_release
@@ -124,7 +126,9 @@ def _counter_context(counts: dict[str, int]) -> dict[str, Any]:
     return {"todo_count": counts["todo"], "todo_label": count_label(counts["todo"])}
 
 
-def _live_context(request: AuthenticatedHttpRequest, group_ids: list[int]) -> dict[str, Any]:
+def _live_context(
+    request: AuthenticatedHttpRequest, group_ids: list[int], away: Away | None
+) -> dict[str, Any]:
     """The polled partial (docs/api.md "Reviewer pages and email links"): the counters, the
     away banner and a fingerprint of the shown page, without loading a single row."""
     policies, groups = filter_choices(group_ids=group_ids)
@@ -151,7 +155,7 @@ def _live_context(request: AuthenticatedHttpRequest, group_ids: list[int]) -> di
         "inbox_url": reverse("inbox"),
         "oob_views": True,
         "query": urlencode(keep),
-        "away": reviewer_away(request.user),
+        "away": away,
         "list_url": request.get_full_path(),
         "live_seconds": settings.INBOX_REFRESH_SECONDS,
         "live_stamp": inbox_page_stamp(reviewer=request.user, group_ids=group_ids, **selection),
@@ -262,9 +266,10 @@ def _fragment(request: AuthenticatedHttpRequest) -> bool:
 @require_GET
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The queue: a view (to do, assigned, group queue, due soon, overdue, decided), filtered."""
-    group_ids = reviewer_group_ids(request.user)
+    # The groups and the away banner's state in one query (the fragments ignore the latter).
+    group_ids, away = reviewer_state(request.user)
     if _fragment(request) and request.htmx.target == "live":
-        live = _live_context(request, group_ids)
+        live = _live_context(request, group_ids, away)
         return render(request, "approvals/inbox.html#live", live, status=live["status"])
     form, context = _list_context(request, group_ids)
     status = 200 if form.is_valid() else 400
@@ -275,7 +280,7 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
         # own refresh after a decision does not need them: the counters refresh themselves.
         context["oob_views"] = request.htmx.trigger != "queue"
         return render(request, "approvals/inbox.html#queue", context, status=status)
-    context["away"] = reviewer_away(request.user)
+    context["away"] = away
     return render(request, "approvals/inbox.html", context, status=status)
 
 

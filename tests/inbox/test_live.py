@@ -68,13 +68,13 @@ def test_the_live_partial_costs_the_same_for_1_and_50_rows(
         if i % 2:
             approval_claim(approval=approval, reviewer=reviewer)
     alice.get("/inbox/", headers=LIVE)  # the session is loaded once per test client
-    # session, user, groups, counters, away state, page keys (1 on PostgreSQL's UNION ALL;
-    # one per part on SQLite: my assignments and one group). The filter choices come from the
-    # shared cache (read by the first page).
+    # session, user, groups with the away state (one query), counters, page keys (1 on
+    # PostgreSQL's UNION ALL; one per part on SQLite: my assignments and one group). The filter
+    # choices come from the shared cache (read by the first page).
     from django.db import connection
 
     keys = 1 if connection.vendor == "postgresql" else 2
-    with django_assert_num_queries(5 + keys):
+    with django_assert_num_queries(4 + keys):
         assert alice.get("/inbox/", headers=LIVE).status_code == 200
 
 
