@@ -613,7 +613,7 @@ _STATE_SQL = _state_sql()
 
 def reviewer_state(user: Any) -> tuple[list[int], Away | None]:
     """`reviewer_group_ids` and `reviewer_away` in one query, for the pages that need both
-    (the inbox, its live refresh, a request's full page)."""
+    (the inbox and its live refresh)."""
     if not user.is_authenticated:
         return [], None
     with connection.cursor() as cursor:
