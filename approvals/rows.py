@@ -62,10 +62,13 @@ class ModelColumns:
         foreign key or no row on the far side of a LEFT JOIN)."""
         if values[self.pk_index] is None:
             return None
+        return self.model.from_db(connection.alias, self.attnames, self.converted(values))
+
+    def converted(self, values: Sequence[Any]) -> list[Any]:
+        """This slice of a row's values as the ORM has them, in `attnames` order."""
         if self._convert is None:  # the converters depend on the database: found on first use
             self._convert = [converter(self.model, name) for name in self.attnames]
-        converted = [convert(value) for convert, value in zip(self._convert, values, strict=True)]
-        return self.model.from_db(connection.alias, self.attnames, converted)
+        return [convert(value) for convert, value in zip(self._convert, values, strict=True)]
 
 
 class JoinedRead:

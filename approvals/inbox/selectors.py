@@ -44,7 +44,7 @@ from approvals.models import (
     ReviewerGroup,
     ReviewerProfile,
 )
-from approvals.rows import JoinedRead, converter
+from approvals.rows import JoinedRead, ModelColumns, converter
 from approvals.services.policies import (
     FILTER_CHOICES_VERSION,
     filter_choices_version,
@@ -253,11 +253,11 @@ class ListRow:
 
 class _ListRead:
     """The list page's rows in one plain SQL statement, built once per page size; each value
-    converted as the ORM would (SQLite: text to times and ids, integers to booleans)."""
+    converted as the ORM would (approvals/rows.py `ModelColumns`)."""
 
     def __init__(self) -> None:
+        self.columns = ModelColumns(ApprovalRequest, "r", LIST_COLUMNS)
         self._sql: dict[int, str] = {}
-        self._convert: list[Any] | None = None
 
     def sql(self, count: int) -> str:
         if count not in self._sql:
@@ -265,13 +265,11 @@ class _ListRead:
             tables = [m._meta.db_table for m in (ApprovalRequest, Policy, ReviewerGroup, user)]
             username_field = user._meta.get_field(user.USERNAME_FIELD)
             assert isinstance(username_field, Field)
-            columns = [ApprovalRequest._meta.get_field(name) for name in LIST_COLUMNS]
-            selected = ", ".join(f"r.{f.column}" for f in columns if isinstance(f, Field))
             placeholders = ", ".join(["%s"] * count)
             # Table and column names from the models and placeholders only: every id is a
             # parameter.
             self._sql[count] = (
-                f"SELECT {selected}, p.name, g.name, u.{username_field.column}"  # noqa: S608
+                f"SELECT {self.columns.sql}, p.name, g.name, u.{username_field.column}"  # noqa: S608
                 f" FROM {tables[0]} r"
                 f" LEFT JOIN {tables[1]} p ON p.id = r.policy_id"
                 f" LEFT JOIN {tables[2]} g ON g.id = r.assigned_group_id"
@@ -281,14 +279,17 @@ class _ListRead:
         return self._sql[count]
 
     def rows(self, ids: list[uuid.UUID]) -> list[ListRow]:
-        if self._convert is None:  # the converters depend on the database: found on first use
-            self._convert = [converter(ApprovalRequest, name) for name in LIST_COLUMNS]
-        convert, width = self._convert, len(LIST_COLUMNS)
+        names, width = self.columns.attnames, len(self.columns.attnames)
         with connection.cursor() as cursor:
             cursor.execute(self.sql(len(ids)), [uuid_param(i) for i in ids])
             fetched = cursor.fetchall()
         return [
-            ListRow(*(c(v) for c, v in zip(convert, row[:width], strict=True)), *row[width:])
+            ListRow(
+                **dict(zip(names, self.columns.converted(row[:width]), strict=True)),
+                policy_name=row[width],
+                group_name=row[width + 1],
+                assignee_name=row[width + 2],
+            )
             for row in fetched
         ]
 
